@@ -1,0 +1,151 @@
+/**
+ * The demo: a scripted walk through stagegate on embedded SQLite in a temporary folder. Every step
+ * runs the real CLI against a real server process and says what happened and why.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'bin', 'stagegate.js');
+const work = mkdtempSync(path.join(tmpdir(), 'stagegate-demo-'));
+const project = path.join(work, 'shop');
+const data = path.join(work, '.stagegate');
+const env: NodeJS.ProcessEnv = { ...process.env, STAGEGATE_SERVER: '', STAGEGATE_TOKEN: '' };
+let server: ChildProcess | undefined;
+let failures = 0;
+
+const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
+const why = (text: string) => process.stdout.write(`   why: ${text}\n`);
+
+/** run the CLI; print its output indented; check the exit code is what the step expects */
+function sg(args: string[], expect: number | 'nonzero' = 0): string {
+  process.stdout.write(`$ stagegate ${args.join(' ')}\n`);
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: project, env, encoding: 'utf8' });
+  const out = `${r.stdout}${r.stderr}`.trimEnd();
+  if (out) process.stdout.write(`${out.replace(/^/gm, '   ')}\n`);
+  const ok = expect === 'nonzero' ? r.status !== 0 : r.status === expect;
+  process.stdout.write(`   -> exit ${r.status}${ok ? '' : ` (UNEXPECTED: wanted ${expect})`}\n`);
+  if (!ok) failures++;
+  return r.stdout;
+}
+
+async function startServer(): Promise<void> {
+  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', data, '--project', path.join(project, 'stagegate.yaml'), '--log-level', 'warn'], {
+    cwd: project,
+    env: { ...env, STAGEGATE_RECONCILE_MS: '200' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start in 30 s')), 30_000);
+    server!.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const token = /^bootstrap token: (\S+)$/m.exec(buf);
+      if (token) env['STAGEGATE_TOKEN'] = token[1];
+      const url = /listening on (http:\/\/\S+)/.exec(buf);
+      if (url) {
+        env['STAGEGATE_SERVER'] = url[1];
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    server!.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  say(`Set up: copy the sample project (examples/shop) into ${work}`);
+  cpSync(path.join(root, 'examples', 'shop'), project, { recursive: true });
+
+  say('Make a release-signing key (offline; the private key never leaves this folder)');
+  sg(['keys', 'generate', '--out', 'keys', '--name', 'ci']);
+  why('stagegate.yaml trusts the key named "ci" (keys/ci.pub) for every environment');
+
+  say('Start the server: the only writer of state, on embedded SQLite');
+  await startServer();
+  process.stdout.write(`   server at ${env['STAGEGATE_SERVER']}; first start printed a one-time admin token (bootstrap token: ...)\n`);
+
+  say('Create and sign release checkout@1.0.0: artifact + config + a pinned image (offline)');
+  const image = `registry.example.com/shop/checkout@sha256:${'ab'.repeat(32)}`;
+  sg(['release', 'create', '--service', 'checkout', '--version', '1.0.0', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--image', image, '--key', 'keys/ci.key', '--out', 'checkout-1.0.0.bundle.json']);
+  why('an in-toto statement lists the sha256 of every file, signed in a DSSE envelope, shipped as a Sigstore bundle');
+  sg(['release', 'verify', 'checkout-1.0.0.bundle.json', '--key', 'keys/ci.pub', '--artifact', 'checkout/server.js']);
+
+  say('A tag instead of a digest is refused, with the fix');
+  sg(['release', 'create', '--service', 'checkout', '--version', '9.9.9', '--artifact', 'checkout/server.js', '--image', 'registry.example.com/shop/checkout:latest', '--key', 'keys/ci.key', '--out', 'x.json'], 'nonzero');
+
+  say('Push the release: the server checks the signature against trusted keys and stores the bytes by digest');
+  sg(['release', 'push', 'checkout-1.0.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'checkout/config']);
+  sg(['release', 'push', 'checkout-1.0.0.bundle.json'], 0);
+  why('pushing the identical release again is a no-op');
+
+  say('Promote to dev: gates (signature, checksums, requires), then the exec target deploys and verifies');
+  sg(['promote', 'checkout@1.0.0', '--to', 'dev', '--wait']);
+
+  say('Try to skip staging: promote straight to prod');
+  sg(['promote', 'checkout@1.0.0', '--to', 'prod', '--wait'], 1);
+  why('prod requires staging: the release has not succeeded there, so the requires gate fails and says what to do');
+
+  say('Promote to staging, then to prod (prod also wants 10 s of soak in staging)');
+  sg(['promote', 'checkout@1.0.0', '--to', 'staging', '--wait']);
+  sg(['promote', 'checkout@1.0.0', '--to', 'prod', '--wait'], 1);
+  why('the soak gate counts how long the release has run in staging and says when to retry');
+  process.stdout.write('   (waiting 10 s for the soak time)\n');
+  await new Promise((r) => setTimeout(r, 10_500));
+  sg(['promote', 'checkout@1.0.0', '--to', 'prod', '--wait']);
+
+  say('A swapped artifact: release 1.1.0 is pushed, then its stored bytes are replaced behind the server\'s back');
+  writeFileSync(path.join(project, 'checkout', 'server.js'), `${readFileSync(path.join(project, 'checkout', 'server.js'), 'utf8')}\n// 1.1.0\n`);
+  sg(['release', 'create', '--service', 'checkout', '--version', '1.1.0', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--key', 'keys/ci.key', '--out', 'checkout-1.1.0.bundle.json']);
+  const pushed = sg(['release', 'push', 'checkout-1.1.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--json']);
+  const blob = (JSON.parse(pushed) as { uploads: Array<{ name: string; digest: string }> }).uploads.find((u) => u.name === 'server.js')!;
+  const hex = blob.digest.slice('sha256:'.length);
+  writeFileSync(path.join(data, 'blobs', 'sha256', hex.slice(0, 2), hex), 'console.log("definitely not the signed build")\n');
+  process.stdout.write(`   replaced the stored bytes of server.js (${blob.digest})\n`);
+  sg(['promote', 'checkout@1.1.0', '--to', 'dev', '--wait'], 1);
+  why('the checksum gate re-hashes every artifact at promotion time and names the artifact and both digests');
+
+  say('What runs where');
+  sg(['status']);
+
+  say('The audit log: every action, allowed or denied, in an RFC 9162 Merkle tree with signed checkpoints');
+  sg(['audit', 'log', '--limit', '12']);
+  sg(['audit', 'key', '--out', path.join(work, 'log.pub')]);
+  sg(['audit', 'checkpoint', '--out', path.join(work, 'checkpoint.txt')]);
+  sg(['audit', 'export', '--out', path.join(work, 'audit.jsonl')]);
+  sg(['audit', 'proof', '--index', '3']);
+  say('Verify the exported log offline: no server, only the log, the checkpoint and the key');
+  sg(['audit', 'verify', '--log', path.join(work, 'audit.jsonl'), '--checkpoint', path.join(work, 'checkpoint.txt'), '--key', path.join(work, 'log.pub')]);
+
+  say('Tamper with one audit row in the database, export again, verify again');
+  const db = new Database(path.join(data, 'stagegate.db'));
+  const tables = db.prepare("select name from sqlite_master where type='table' and name like '%audit%'").all() as Array<{ name: string }>;
+  const table = tables.find((t) => /entr/.test(t.name))?.name ?? 'audit_entries';
+  const cols = (db.prepare(`pragma table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+  const idxCol = cols.find((c) => c === 'idx' || c === 'index' || c === 'position') ?? cols[0]!;
+  const row = db.prepare(`select entry from ${table} where ${idxCol} = 5`).get() as { entry: string };
+  db.prepare(`update ${table} set entry = ? where ${idxCol} = 5`).run(row.entry.replace(/"actor":"[^"]*"/, '"actor":"user:mallory"'));
+  db.close();
+  process.stdout.write('   changed the actor of entry 5 to user:mallory\n');
+  sg(['audit', 'export', '--out', path.join(work, 'audit-tampered.jsonl')]);
+  sg(['audit', 'verify', '--log', path.join(work, 'audit-tampered.jsonl'), '--checkpoint', path.join(work, 'checkpoint.txt'), '--key', path.join(work, 'log.pub')], 1);
+  why('the entry no longer hashes to its leaf in the signed tree, so verify names it');
+}
+
+main()
+  .catch((e: unknown) => {
+    failures++;
+    process.stderr.write(`demo stopped: ${(e as Error).stack ?? String(e)}\n`);
+  })
+  .finally(() => {
+    server?.kill('SIGTERM');
+    if (!process.env['KEEP_DEMO']) rmSync(work, { recursive: true, force: true });
+    else process.stdout.write(`(kept ${work})\n`);
+    say(failures === 0 ? 'Demo finished: every step did what it should.' : `Demo finished with ${failures} unexpected result(s).`);
+    process.exitCode = failures === 0 ? 0 : 1;
+    void readdirSync;
+  });

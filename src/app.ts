@@ -1,0 +1,107 @@
+/** Composition root: config + store + clock + keys + logger -> a running stagegate server. */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createAuditLog } from './audit/log.ts';
+import { generateNoteKey } from './audit/note.ts';
+import type { Config } from './config.ts';
+import { createEngine, type Engine } from './engine/engine.ts';
+import { loadProject } from './project/load.ts';
+import { createExecRunner } from './rollout/targets/exec.ts';
+import { createRequestHandler, type Route } from './server/http.ts';
+import { auditRoutes } from './server/routes/audit.ts';
+import { promotionRoutes } from './server/routes/promotions.ts';
+import { releaseRoutes } from './server/routes/releases.ts';
+import { tokenRoutes } from './server/routes/tokens.ts';
+import { createBlobStore } from './store/blob-store.ts';
+import { openSqliteStore } from './store/sqlite-store.ts';
+import type { Store } from './store/store.ts';
+
+export interface App {
+  engine: Engine;
+  store: Store;
+  server: Server;
+  /** the admin token, only on the first start of a data folder */
+  bootstrapToken: string | undefined;
+  listen(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** the audit log's Ed25519 note key, made once per data folder, private key mode 0600 */
+async function logSigner(dataDir: string, origin: string): Promise<string> {
+  const file = path.join(dataDir, 'keys', 'audit-log.key');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const k = generateNoteKey(origin);
+  await writeFile(file, `${k.signerKey}\n`, { mode: 0o600, flag: 'wx' });
+  await writeFile(path.join(dataDir, 'keys', 'audit-log.pub'), `${k.verifierKey}\n`);
+  return k.signerKey;
+}
+
+export async function createApp(opts: { config: Config; logger: Logger; clock?: () => Date; store?: Store }): Promise<App> {
+  const { config, logger } = opts;
+  const clock = opts.clock ?? (() => new Date());
+  const project = await loadProject(config.projectFile);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
+  const store = opts.store ?? (await openSqliteStore({ file: path.join(config.dataDir, 'stagegate.db') }));
+  const origin = config.logOrigin ?? `stagegate.local/${project.project}`;
+  const log = createAuditLog({ origin, noteSigner: await logSigner(config.dataDir, origin), clock });
+  const runsDir = path.join(config.dataDir, 'runs');
+  const engine = createEngine({
+    store,
+    log,
+    project,
+    clock,
+    logger,
+    blobs: createBlobStore({ dir: path.join(config.dataDir, 'blobs') }),
+    runner: createExecRunner({ runsDir }),
+    runsDir,
+    projectDir: path.dirname(config.projectFile),
+    targetStateDir: path.join(config.dataDir, 'target-state'),
+  });
+  const bootstrapToken = await engine.tokens.bootstrap(config.bootstrapToken);
+  let ready = false;
+  const routes: Route[] = [
+    { method: 'GET', pattern: /^\/healthz$/, auth: false, handler: async () => ({ status: 200, json: { status: 'alive' } }) },
+    {
+      method: 'GET',
+      pattern: /^\/readyz$/,
+      auth: false,
+      handler: async () => (ready ? { status: 200, json: { status: 'ready' } } : { status: 503, json: { status: 'starting' } }),
+    },
+    ...releaseRoutes(engine, config.maxBlobBytes),
+    ...promotionRoutes(engine),
+    ...auditRoutes(engine),
+    ...tokenRoutes(engine),
+  ];
+  const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => void handler(req, res));
+  server.keepAliveTimeout = 5_000;
+
+  return {
+    engine,
+    store,
+    server,
+    bootstrapToken,
+    async listen() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      engine.reconciler.start(config.reconcileIntervalMs);
+      ready = true;
+      return server.address() as AddressInfo;
+    },
+    async close() {
+      ready = false;
+      await engine.reconciler.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/** parseArgs with usage errors as DomainError. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { DomainError } from '../domain/errors.ts';
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, usage: string, allowPositionals = true) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals });
+  } catch (e) {
+    throw new DomainError('invalid_input', (e as Error).message, { fix: `usage: ${usage}` });
+  }
+}
+
+export function required(value: string | undefined, flag: string, usage: string): string {
+  if (value === undefined || value === '') throw new DomainError('invalid_input', `${flag} is required`, { fix: `usage: ${usage}` });
+  return value;
+}

@@ -1,0 +1,49 @@
+/** Every CLI command, in the order `stagegate --help` lists them. */
+import type { Command } from './command.ts';
+import {
+  auditCheckpointCommand,
+  auditConsistencyCommand,
+  auditExportCommand,
+  auditKeyCommand,
+  auditLogCommand,
+  auditProofCommand,
+  auditVerifyCommand,
+} from './commands/audit.ts';
+import { initCommand } from './commands/init.ts';
+import { keysGenerateCommand } from './commands/keys.ts';
+import { promoteCommand, promotionAbortCommand, promotionListCommand, promotionShowCommand } from './commands/promote.ts';
+import { releaseCreateCommand } from './commands/release-create.ts';
+import { releaseListCommand, releaseShowCommand } from './commands/release-list.ts';
+import { releasePushCommand } from './commands/release-push.ts';
+import { releaseVerifyCommand } from './commands/release-verify.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { serveCommand } from './commands/serve.ts';
+import { statusCommand } from './commands/status.ts';
+import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
+
+export const commands: readonly Command[] = [
+  initCommand,
+  schemaCommand,
+  keysGenerateCommand,
+  releaseCreateCommand,
+  releaseVerifyCommand,
+  serveCommand,
+  releasePushCommand,
+  releaseListCommand,
+  releaseShowCommand,
+  promoteCommand,
+  promotionShowCommand,
+  promotionListCommand,
+  promotionAbortCommand,
+  statusCommand,
+  auditLogCommand,
+  auditKeyCommand,
+  auditCheckpointCommand,
+  auditProofCommand,
+  auditConsistencyCommand,
+  auditExportCommand,
+  auditVerifyCommand,
+  tokenCreateCommand,
+  tokenListCommand,
+  tokenRevokeCommand,
+];

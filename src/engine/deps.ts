@@ -1,0 +1,33 @@
+/** What the use-cases need, and the context of one request. */
+import type { Logger } from 'pino';
+import type { Principal } from '../policy/authorize.ts';
+import type { Store } from '../store/store.ts';
+import type { AuditLog } from '../audit/log.ts';
+import type { Project } from '../project/schema.ts';
+import type { BlobStore } from '../store/blob-store.ts';
+import type { ExecRunner } from '../rollout/targets/exec.ts';
+
+export interface EngineDeps {
+  store: Store;
+  log: AuditLog;
+  project: Project;
+  blobs: BlobStore;
+  runner: ExecRunner;
+  clock: () => Date;
+  logger: Logger;
+  /** where per-promotion working folders (verified artifact copies, step runs) live */
+  runsDir: string;
+  /** the folder of the project file: targets run their commands there */
+  projectDir: string;
+  /** a folder targets may keep state in between deploys */
+  targetStateDir: string;
+}
+
+/** who asks, and the digest of what they sent */
+export interface RequestContext {
+  actor: string;
+  principal?: Principal;
+  requestDigest: string | null;
+}
+
+export const systemContext: RequestContext = { actor: 'system:reconciler', requestDigest: null };

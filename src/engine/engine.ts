@@ -1,0 +1,32 @@
+/** The engine: every use-case, wired to its dependencies. Server and CLI are shells around it. */
+import { createAuditQueries } from './audit-queries.ts';
+import { createAuditWriter } from './audit-writer.ts';
+import type { EngineDeps } from './deps.ts';
+import { createPushRelease } from './push-release.ts';
+import { createQueries } from './queries.ts';
+import { createReconciler } from './reconciler.ts';
+import { createAbortPromotion, createRequestPromotion } from './request-promotion.ts';
+import { createTokenUseCases } from './tokens.ts';
+import { createBlobUpload } from './upload-blob.ts';
+
+export function createEngine(deps: EngineDeps) {
+  const audit = createAuditWriter(deps);
+  const reconciler = createReconciler(deps, audit);
+  const requestPromotion = createRequestPromotion(deps, audit);
+  return {
+    audit,
+    reconciler,
+    pushRelease: createPushRelease(deps, audit),
+    uploadBlob: createBlobUpload(deps, audit),
+    requestPromotion: async (...args: Parameters<typeof requestPromotion>) => {
+      const p = await requestPromotion(...args);
+      void reconciler.kick();
+      return p;
+    },
+    abortPromotion: createAbortPromotion(deps, audit),
+    queries: createQueries(deps, audit),
+    auditQueries: createAuditQueries(deps, audit),
+    tokens: createTokenUseCases(deps, audit),
+  };
+}
+export type Engine = ReturnType<typeof createEngine>;

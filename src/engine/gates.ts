@@ -1,0 +1,144 @@
+/**
+ * The gates of a promotion. Every gate runs; all failures are reported together, each naming what
+ * is wrong and what to do. The checksum gate copies each artifact into the promotion's folder while
+ * hashing it, so what the target deploys is exactly the bytes that were checked.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { GateResult } from '../domain/promotion.ts';
+import type { PromotionRecord, ReleaseRecord } from '../store/store.ts';
+import type { EngineDeps } from './deps.ts';
+import { verifyRelease } from './release-verify.ts';
+import { keyNameOf, trustedKeys } from './trusted-keys.ts';
+import { formatDuration } from './duration.ts';
+
+type GateDeps = Pick<EngineDeps, 'store' | 'project' | 'blobs' | 'clock'>;
+
+export async function signatureGate(deps: GateDeps, release: ReleaseRecord, envName: string): Promise<GateResult> {
+  const env = deps.project.environments.find((e) => e.name === envName)!;
+  const keys = trustedKeys(deps.project, env.trustedKeys);
+  const v = await verifyRelease({ bundleJson: release.bundle, trustedKeys: keys });
+  if (!v.signature.ok) {
+    return {
+      gate: 'signature',
+      passed: false,
+      subject: release.id,
+      message: `signature not valid for ${envName}: ${v.signature.reason}; ${envName} trusts keys [${env.trustedKeys.join(', ')}] — sign the release with one of them, or add the signer's key to trustedKeys of ${envName}`,
+    };
+  }
+  if (v.releaseId !== release.id) {
+    return { gate: 'signature', passed: false, subject: release.id, message: `stored bundle hashes to ${v.releaseId}, not ${release.id}: the stored release was altered; push it again` };
+  }
+  return {
+    gate: 'signature',
+    passed: true,
+    subject: release.id,
+    message: `signed by key ${keyNameOf(deps.project, v.signature.keyId ?? '') ?? v.signature.keyId} (${v.signature.keyId}), trusted for ${envName}`,
+  };
+}
+
+/** safe relative path inside the artifacts folder for a subject name (names were validated at push) */
+function localPath(root: string, name: string): string | undefined {
+  const p = path.resolve(root, name);
+  return p.startsWith(root + path.sep) ? p : undefined;
+}
+
+export async function checksumGate(deps: GateDeps, release: ReleaseRecord, artifactsDir: string): Promise<GateResult[]> {
+  await rm(artifactsDir, { recursive: true, force: true });
+  await mkdir(artifactsDir, { recursive: true });
+  const results: GateResult[] = [];
+  for (const s of release.subjects) {
+    if (s.kind === 'image') continue;
+    const dest = localPath(artifactsDir, s.name);
+    if (!dest) {
+      results.push({ gate: 'checksums', passed: false, subject: s.name, message: `subject name "${s.name}" is not a safe file name` });
+      continue;
+    }
+    if (!(await deps.blobs.has(s.digest))) {
+      results.push({
+        gate: 'checksums',
+        passed: false,
+        subject: s.name,
+        message: `${s.kind} ${s.name} (${s.digest}) was never uploaded; push it: stagegate release push BUNDLE --artifact ${s.name}`,
+      });
+      continue;
+    }
+    await mkdir(path.dirname(dest), { recursive: true });
+    const hash = createHash('sha256');
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(deps.blobs.openRead(s.digest), tap, createWriteStream(dest, { flags: 'wx' }));
+    const actual = `sha256:${hash.digest('hex')}`;
+    results.push(
+      actual === s.digest
+        ? { gate: 'checksums', passed: true, subject: s.name, message: `${s.name} matches its signed digest ${s.digest}` }
+        : {
+            gate: 'checksums',
+            passed: false,
+            subject: s.name,
+            message: `${s.kind} ${s.name}: stored bytes hash to ${actual} but the release signed ${s.digest}; the stored copy was altered or swapped — push the artifact again from a trusted build, and investigate who changed it`,
+          },
+    );
+  }
+  const images = release.subjects.filter((s) => s.kind === 'image');
+  if (images.length > 0) {
+    results.push({ gate: 'checksums', passed: true, message: `${images.length} image(s) pinned by digest: ${images.map((i) => `${i.name}@${i.digest}`).join(', ')}` });
+  }
+  if (results.length === 0) results.push({ gate: 'checksums', passed: true, message: 'release has no artifact files to check' });
+  return results;
+}
+
+/** the release succeeded in every required environment, soaked there, and did not then fail there */
+export async function requiresGate(deps: GateDeps, promotion: PromotionRecord): Promise<GateResult[]> {
+  const env = deps.project.environments.find((e) => e.name === promotion.environment)!;
+  const results: GateResult[] = [];
+  const now = deps.clock().getTime();
+  for (const req of env.requires) {
+    const history = (
+      await deps.store.read.promotions.list({
+        service: promotion.service,
+        environment: req,
+        states: ['Succeeded', 'Failed', 'RolledBack'],
+        newestFirst: true,
+        limit: 200,
+      })
+    ).filter((p) => p.releaseId === promotion.releaseId);
+    const last = history[0];
+    const name = `${promotion.service}@${promotion.version}`;
+    if (!last) {
+      results.push({ gate: 'requires', passed: false, subject: req, message: `${name} has not succeeded in ${req}, which ${env.name} requires; promote it there first: stagegate promote ${name} --to ${req}` });
+      continue;
+    }
+    if (last.state !== 'Succeeded') {
+      const verify = await deps.store.read.steps.get(last.id, 'verify');
+      const why = verify?.status === 'failed' ? 'failed verification' : `ended ${last.state}`;
+      results.push({ gate: 'requires', passed: false, subject: req, message: `${name} ${why} in ${req} (promotion ${last.id}: ${last.message ?? ''}); fix it and promote it to ${req} again, or build a new release` });
+      continue;
+    }
+    const soaked = now - Date.parse(last.succeededAt ?? last.stateChangedAt);
+    if (soaked < env.minSoakMs) {
+      results.push({ gate: 'soak', passed: false, subject: req, message: `${name} has run in ${req} for ${formatDuration(soaked)} of the ${formatDuration(env.minSoakMs)} ${env.name} requires; try again in ${formatDuration(env.minSoakMs - soaked)}` });
+      continue;
+    }
+    results.push({ gate: 'requires', passed: true, subject: req, message: `${name} succeeded in ${req} (${last.id}) and has run there ${formatDuration(soaked)}` });
+  }
+  if (env.requires.length === 0) results.push({ gate: 'requires', passed: true, message: `${env.name} requires no earlier environment` });
+  return results;
+}
+
+export async function runGates(deps: GateDeps, promotion: PromotionRecord, release: ReleaseRecord, artifactsDir: string): Promise<GateResult[]> {
+  const [sig, sums, reqs] = await Promise.all([
+    signatureGate(deps, release, promotion.environment),
+    checksumGate(deps, release, artifactsDir),
+    requiresGate(deps, promotion),
+  ]);
+  return [sig, ...sums, ...reqs];
+}

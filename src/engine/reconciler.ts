@@ -1,0 +1,135 @@
+/**
+ * The reconcile loop: moves every active promotion one durable state at a time. Each transition
+ * commits with its audit entry; side-effecting steps (deploy, verify) are recorded in the steps table
+ * and run by the exec runner at most once, so a restart picks every promotion up where it was.
+ * One active promotion per (service, environment): the oldest goes first, the others wait.
+ */
+import path from 'node:path';
+import { isTerminal, type PromotionState, promotionStates } from '../domain/promotion.ts';
+import type { PromotionPatch, PromotionRecord } from '../store/store.ts';
+import type { AuditWriter } from './audit-writer.ts';
+import { type EngineDeps, systemContext } from './deps.ts';
+import { runGates } from './gates.ts';
+import { runStep } from './run-step.ts';
+
+const activeStates = promotionStates.filter((s) => !isTerminal(s));
+
+export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
+  const inflight = new Map<string, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> | undefined;
+
+  async function move(p: PromotionRecord, to: PromotionState, patch: PromotionPatch, details: Record<string, unknown> = {}) {
+    const now = deps.clock().toISOString();
+    return deps.store.transaction(async (tx) => {
+      const ok = await tx.promotions.update(p.id, p.state, { ...patch, state: to, updatedAt: now, stateChangedAt: now });
+      if (ok) {
+        await audit.record(tx, systemContext, {
+          action: 'promotion.transition',
+          outcome: to === 'Failed' ? 'failed' : 'succeeded',
+          subject: `promotion:${p.id}`,
+          details: JSON.parse(JSON.stringify({ from: p.state, to, service: p.service, version: p.version, environment: p.environment, message: patch.message ?? null, ...details })),
+        });
+      }
+      return ok;
+    });
+  }
+
+  /** one step of the state machine; returns false when the promotion must wait or is done */
+  async function step(p: PromotionRecord): Promise<boolean> {
+    const env = deps.project.environments.find((e) => e.name === p.environment);
+    if (!env) {
+      return move(p, 'Failed', { message: `environment ${p.environment} is no longer in the project file; request the promotion again` });
+    }
+    const target = deps.project.targets[env.target]!;
+    const artifactsDir = path.join(deps.runsDir, p.id, 'artifacts');
+    switch (p.state) {
+      case 'Pending':
+        return move(p, 'Gating', { message: 'running gates' });
+      case 'Gating': {
+        const release = await deps.store.read.releases.get(p.releaseId);
+        if (!release) return move(p, 'Failed', { message: `release ${p.releaseId} is missing from the store` });
+        const gates = await runGates(deps, p, release, artifactsDir);
+        const failed = gates.filter((g) => !g.passed);
+        if (failed.length > 0) {
+          const message = `${failed.length} gate(s) failed: ${failed.map((g) => `[${g.gate}${g.subject ? ` ${g.subject}` : ''}] ${g.message}`).join('; ')}`;
+          await move(p, 'Failed', { gates, message }, { gates });
+          return false;
+        }
+        return move(p, 'Deploying', { gates, message: `all ${gates.length} gate checks passed; deploying with target ${env.target}` }, { gates });
+      }
+      case 'AwaitingApproval':
+        return false;
+      case 'Deploying': {
+        const outcome = await runStep(deps, p, 'deploy', target.deploy, target, artifactsDir);
+        if (outcome.status === 'failed') {
+          await move(p, 'Failed', { message: outcome.message });
+          return false;
+        }
+        return move(p, 'Verifying', { message: `deployed: ${outcome.message}` });
+      }
+      case 'Verifying': {
+        if (!target.verify) {
+          await move(p, 'Succeeded', { message: 'deployed; the target has no verify command', succeededAt: deps.clock().toISOString() });
+          return false;
+        }
+        const outcome = await runStep(deps, p, 'verify', target.verify, target, artifactsDir);
+        if (outcome.status === 'failed') await move(p, 'Failed', { message: `verification failed: ${outcome.message}` });
+        else await move(p, 'Succeeded', { message: `verified: ${outcome.message}`, succeededAt: deps.clock().toISOString() });
+        return false;
+      }
+      default:
+        return false;
+    }
+  }
+
+  async function advance(id: string): Promise<void> {
+    for (let i = 0; i < 16; i++) {
+      const p = await deps.store.read.promotions.get(id);
+      if (!p || isTerminal(p.state)) return;
+      if (!(await step(p))) return;
+    }
+  }
+
+  async function tick(): Promise<void> {
+    const active = await deps.store.read.promotions.list({ states: activeStates, limit: 10_000 });
+    const heads = new Map<string, PromotionRecord>();
+    for (const p of active) {
+      const key = `${p.service}\u0000${p.environment}`;
+      if (!heads.has(key)) heads.set(key, p);
+    }
+    for (const p of heads.values()) {
+      if (inflight.has(p.id)) continue;
+      const run = advance(p.id)
+        .catch((e: unknown) => deps.logger.error({ err: e, promotion: p.id }, 'reconcile step failed; will retry'))
+        .finally(() => inflight.delete(p.id));
+      inflight.set(p.id, run);
+    }
+  }
+
+  /** run one pass (no overlapping passes) */
+  function kick(): Promise<void> {
+    ticking ??= tick().finally(() => {
+      ticking = undefined;
+    });
+    return ticking;
+  }
+
+  return {
+    kick,
+    start(intervalMs: number) {
+      timer = setInterval(() => void kick().catch((e: unknown) => deps.logger.error({ err: e }, 'reconcile pass failed')), intervalMs);
+      void kick();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    /** wait until nothing is in flight (tests and the CLI's --wait use the API instead) */
+    async settle(): Promise<void> {
+      await ticking;
+      await Promise.all(inflight.values());
+    },
+  };
+}
+export type Reconciler = ReturnType<typeof createReconciler>;

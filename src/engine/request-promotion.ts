@@ -1,0 +1,117 @@
+/** Use-cases: ask for a release to be promoted into an environment; abort a promotion. */
+import { randomBytes } from 'node:crypto';
+import { DomainError } from '../domain/errors.ts';
+import { canTransition, type PromotionState } from '../domain/promotion.ts';
+import type { PromotionRecord } from '../store/store.ts';
+import type { AuditWriter } from './audit-writer.ts';
+import type { EngineDeps, RequestContext } from './deps.ts';
+import { guard } from './guard.ts';
+
+export interface PromotionRequest {
+  service: string;
+  version: string;
+  environment: string;
+}
+
+export const newPromotionId = (): string => `prm_${randomBytes(8).toString('hex')}`;
+
+export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>, audit: AuditWriter) {
+  return async function requestPromotion(ctx: RequestContext, req: PromotionRequest): Promise<PromotionRecord> {
+    const subject = `environment:${req.environment}`;
+    await guard(audit, ctx, 'promotion.request', subject);
+    const refuse = async (e: DomainError): Promise<never> => {
+      await audit.denied(ctx, {
+        action: 'promotion.request',
+        subject,
+        details: { reason: e.message, service: req.service, version: req.version },
+      });
+      throw e;
+    };
+    const envs = deps.project.environments.map((e) => e.name);
+    if (!envs.includes(req.environment)) {
+      return refuse(
+        new DomainError('not_found', `environment "${req.environment}" is not in the project`, {
+          field: 'environment',
+          fix: `use one of: ${envs.join(', ')}`,
+        }),
+      );
+    }
+    if (!deps.project.services.some((s) => s.name === req.service)) {
+      return refuse(
+        new DomainError('not_found', `service "${req.service}" is not in the project`, {
+          field: 'service',
+          fix: `use one of: ${deps.project.services.map((s) => s.name).join(', ')}`,
+        }),
+      );
+    }
+    const release = await deps.store.read.releases.findByServiceVersion(req.service, req.version);
+    if (!release) {
+      return refuse(
+        new DomainError('not_found', `release ${req.service}@${req.version} has not been pushed`, {
+          fix: `push it first: stagegate release push BUNDLE --artifact ...`,
+        }),
+      );
+    }
+    const now = deps.clock().toISOString();
+    const promotion: PromotionRecord = {
+      id: newPromotionId(),
+      seq: 0,
+      service: req.service,
+      version: req.version,
+      releaseId: release.id,
+      environment: req.environment,
+      state: 'Pending',
+      requestedBy: ctx.actor,
+      createdAt: now,
+      updatedAt: now,
+      stateChangedAt: now,
+      gates: null,
+      message: 'waiting for the reconciler to run its gates',
+      succeededAt: null,
+    };
+    const { seq: _omit, ...insert } = promotion;
+    promotion.seq = await deps.store.transaction(async (tx) => {
+      const seq = await tx.promotions.insert(insert);
+      await audit.record(tx, ctx, {
+        action: 'promotion.request',
+        outcome: 'allowed',
+        subject: `promotion:${promotion.id}`,
+        details: { service: req.service, version: req.version, environment: req.environment, release: release.id },
+      });
+      return seq;
+    });
+    return promotion;
+  };
+}
+
+export function createAbortPromotion(deps: Pick<EngineDeps, 'store' | 'clock'>, audit: AuditWriter) {
+  const abortable: readonly PromotionState[] = ['Pending', 'Gating', 'AwaitingApproval'];
+  return async function abortPromotion(ctx: RequestContext, id: string, reason: string): Promise<PromotionRecord> {
+    const subject = `promotion:${id}`;
+    await guard(audit, ctx, 'promotion.abort', subject);
+    const p = await deps.store.read.promotions.get(id);
+    if (!p) throw new DomainError('not_found', `promotion ${id} does not exist`, { fix: 'list promotions with `stagegate status`' });
+    if (!abortable.includes(p.state) || !canTransition(p.state, 'Aborted')) {
+      await audit.denied(ctx, { action: 'promotion.abort', subject, details: { reason: `state is ${p.state}` } });
+      throw new DomainError('conflict', `promotion ${id} is ${p.state} and can no longer be aborted`, {
+        fix: 'only Pending, Gating and AwaitingApproval promotions can be aborted; a deploy in progress runs to its end',
+      });
+    }
+    const now = deps.clock().toISOString();
+    const message = `aborted by ${ctx.actor}: ${reason}`;
+    const ok = await deps.store.transaction(async (tx) => {
+      const done = await tx.promotions.update(id, p.state, { state: 'Aborted', updatedAt: now, stateChangedAt: now, message });
+      if (done) {
+        await audit.record(tx, ctx, {
+          action: 'promotion.transition',
+          outcome: 'succeeded',
+          subject,
+          details: { from: p.state, to: 'Aborted', message },
+        });
+      }
+      return done;
+    });
+    if (!ok) throw new DomainError('conflict', `promotion ${id} changed state meanwhile`, { fix: 'look at it again and retry' });
+    return (await deps.store.read.promotions.get(id))!;
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The project file `stagegate.yaml`: zod schemas (the edge parser) and the validated, normalized
+ * `Project` shape the rest of stagegate uses. Durations become milliseconds; keys become PEM text.
+ */
+import { z } from 'zod';
+import { NAME_RE } from '../domain/ids.ts';
+import type { Digest } from '../domain/ids.ts';
+
+export const API_VERSION = 'stagegate.dev/v1';
+export const tiers = ['dev', 'test', 'staging', 'prod'] as const;
+export type Tier = (typeof tiers)[number];
+
+export const limits = {
+  fileBytes: 1024 * 1024,
+  keyFileBytes: 64 * 1024,
+  keys: 64,
+  services: 256,
+  targets: 64,
+  environments: 64,
+  refs: 64,
+  argv: 64,
+  argBytes: 4096,
+  envVars: 64,
+  envValueBytes: 4096,
+  descriptionBytes: 1024,
+  pemBytes: 16 * 1024,
+  maxTimeoutSeconds: 86_400,
+  maxDurationMs: 365 * 86_400_000,
+} as const;
+
+/** A duration: one or more `<number><unit>` parts, unit s, m, h or d; e.g. `0s`, `90s`, `1h30m`, `2d`. */
+export const DURATION_RE = /^(?:\d{1,6}[smhd]){1,4}$/;
+const unitMs = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Parse a duration (see DURATION_RE) to milliseconds; undefined when malformed or over a year. */
+export function parseDuration(text: string): number | undefined {
+  if (!DURATION_RE.test(text)) return undefined;
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+)([smhd])/g)) {
+    ms += Number(m[1]) * unitMs[m[2] as keyof typeof unitMs];
+  }
+  return ms <= limits.maxDurationMs ? ms : undefined;
+}
+
+/** Env var names a target may set; STAGEGATE_* is reserved for the variables stagegate passes. */
+export const ENV_NAME_RE = /^(?!STAGEGATE_)[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Inline PEM public key, or a relative/absolute path to a file holding one. */
+export const PEM_PREFIX = '-----BEGIN PUBLIC KEY-----';
+
+const name = z.string().max(63).regex(NAME_RE).describe('lowercase letters, digits and dashes; starts with a letter');
+const nameList = z.array(name).max(limits.refs);
+const duration = z
+  .string()
+  .max(32)
+  .regex(DURATION_RE)
+  .describe('a duration such as 0s, 30s, 10m, 2h, 1d or 1h30m (at most 365d)')
+  .transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `duration "${s}" is longer than 365 days`, input: s });
+      return z.NEVER;
+    }
+    return ms;
+  });
+const argv = z.array(z.string().min(1).max(limits.argBytes)).min(1).max(limits.argv);
+
+export const keySchema = z
+  .strictObject({
+    name,
+    publicKey: z
+      .string()
+      .min(1)
+      .max(limits.pemBytes)
+      .describe(`path to a P-256 public key PEM file, relative to the project file, or the PEM text (${PEM_PREFIX} ...)`),
+  })
+  .describe('a trusted release-signing public key (ECDSA P-256)');
+
+export const serviceSchema = z
+  .strictObject({ name, description: z.string().max(limits.descriptionBytes).optional() })
+  .describe('a deployable unit');
+
+export const execTargetSchema = z
+  .strictObject({
+    type: z.literal('exec'),
+    deploy: argv.describe('argv of the deploy command, run without a shell, cwd = the project directory'),
+    verify: argv.optional().describe('argv of the verify command; a non-zero exit fails the promotion'),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(limits.maxTimeoutSeconds)
+      .default(300)
+      .describe('limit for each command; the command is killed when it runs longer'),
+    env: z
+      .record(z.string().regex(ENV_NAME_RE), z.string().max(limits.envValueBytes))
+      .refine((o) => Object.keys(o).length <= limits.envVars, `at most ${limits.envVars} variables`)
+      .meta({ maxProperties: limits.envVars })
+      .optional()
+      .describe('extra environment variables for both commands (names starting STAGEGATE_ are reserved)'),
+  })
+  .describe('runs a deploy (and optional verify) command');
+
+export const targetSchema = z.discriminatedUnion('type', [execTargetSchema]);
+
+export const environmentSchema = z
+  .strictObject({
+    name,
+    tier: z.enum(tiers).describe('dev | test | staging | prod; policies and approvals key on it'),
+    target: name.describe('the name of a target under `targets`'),
+    trustedKeys: nameList.min(1).describe('names from `keys` whose release signatures this environment accepts'),
+    requires: nameList.optional().describe('environments the release must have Succeeded in first (earlier in the list)'),
+    minSoak: duration.optional().describe('how long the release must have run in every required environment'),
+  })
+  .describe('a stage of the pipeline');
+
+export const projectFileSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION),
+    project: name,
+    keys: z.array(keySchema).min(1).max(limits.keys),
+    services: z.array(serviceSchema).min(1).max(limits.services),
+    targets: z
+      .record(name, targetSchema)
+      .refine((o) => Object.keys(o).length >= 1, 'define at least one target')
+      .refine((o) => Object.keys(o).length <= limits.targets, `at most ${limits.targets} targets`)
+      .meta({ minProperties: 1, maxProperties: limits.targets })
+      .describe('named targets; environments refer to them by name'),
+    environments: z.array(environmentSchema).min(1).max(limits.environments).describe('in promotion order'),
+  })
+  .describe('stagegate project file (stagegate.yaml)');
+
+/** The file as validated by zod (durations already in ms, keys not yet resolved). */
+export type ProjectFile = z.output<typeof projectFileSchema>;
+
+/** Allowed fields per object kind, for "unknown field" messages. Keys use `[]` for list items, `*` for map values. */
+export const allowedFields: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(projectFileSchema.shape),
+  'keys[]': Object.keys(keySchema.shape),
+  'services[]': Object.keys(serviceSchema.shape),
+  'targets.*': Object.keys(execTargetSchema.shape),
+  'environments[]': Object.keys(environmentSchema.shape),
+};
+
+export interface ProjectKey {
+  name: string;
+  /** SPKI PEM of an ECDSA P-256 public key */
+  publicKeyPem: string;
+  /** absolute path of the key file, or `inline` */
+  source: string;
+}
+export interface Service {
+  name: string;
+  description?: string;
+}
+export interface ExecTarget {
+  name: string;
+  type: 'exec';
+  deploy: string[];
+  verify?: string[];
+  timeoutMs: number;
+  env: Record<string, string>;
+}
+export type Target = ExecTarget;
+export interface Environment {
+  name: string;
+  tier: Tier;
+  target: string;
+  trustedKeys: string[];
+  requires: string[];
+  /** 0 when not set */
+  minSoakMs: number;
+}
+export interface Project {
+  apiVersion: typeof API_VERSION;
+  project: string;
+  /** absolute path of the project file */
+  file: string;
+  /** absolute directory of the project file: base of relative paths and cwd of exec targets */
+  baseDir: string;
+  /** `sha256:` of the project file bytes */
+  digest: Digest;
+  keys: ProjectKey[];
+  services: Service[];
+  targets: Record<string, Target>;
+  /** in promotion order */
+  environments: Environment[];
+}

@@ -1,0 +1,154 @@
+/**
+ * The embedded Store: SQLite through better-sqlite3 and Kysely. One connection; Kysely's driver
+ * holds it behind a mutex for a whole transaction, so transactions run one after another.
+ * Transactions begin IMMEDIATE (take the write lock up front, waiting up to busy_timeout for another
+ * process) and migrations run on open, inside a transaction.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  SqliteDialect,
+  type SqliteDatabase,
+} from 'kysely';
+import { DomainError, isDomainError } from '../domain/errors.ts';
+import { createRepos } from './kysely-repos.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { Database } from './schema.ts';
+import type { Repos, Store } from './store.ts';
+
+export interface SqliteStoreOptions {
+  /** database file, created with its directory if missing; `:memory:` for a throw-away store */
+  file: string;
+  /** `full` (default): a committed transaction survives power loss; `normal`: survives a crash of the process only */
+  durability?: 'full' | 'normal';
+}
+
+/** prepared statements kept per SQL text; Kysely would otherwise prepare every query anew */
+const STATEMENT_CACHE = 200;
+
+function cachingDatabase(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(text) {
+      let stmt = cache.get(text);
+      if (stmt) {
+        cache.delete(text);
+      } else {
+        stmt = raw.prepare(text);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    },
+  };
+}
+
+function sqliteDialect(database: SqliteDatabase): Dialect {
+  const base = new SqliteDialect({ database });
+  return {
+    // SQLite has transactional DDL; Kysely's adapter says no, which would run migrations unprotected
+    createAdapter: (): DialectAdapter => Object.create(base.createAdapter(), { supportsTransactionalDdl: { value: true } }),
+    createDriver: (): Driver => {
+      const d = base.createDriver();
+      return {
+        init: () => d.init(),
+        acquireConnection: () => d.acquireConnection(),
+        beginTransaction: async (c: DatabaseConnection) => {
+          await c.executeQuery(CompiledQuery.raw('begin immediate'));
+        },
+        commitTransaction: (c) => d.commitTransaction(c),
+        rollbackTransaction: (c) => d.rollbackTransaction(c),
+        releaseConnection: (c) => d.releaseConnection(c),
+        destroy: () => d.destroy(),
+      };
+    },
+    createQueryCompiler: () => base.createQueryCompiler(),
+    createIntrospector: (db) => base.createIntrospector(db),
+  };
+}
+
+function openRaw(file: string, durability: 'full' | 'normal'): BetterSqlite3.Database {
+  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+  const raw = new BetterSqlite3(file);
+  try {
+    raw.pragma('journal_mode = WAL');
+    raw.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    raw.pragma('foreign_keys = ON');
+    raw.pragma('busy_timeout = 5000');
+  } catch (e) {
+    raw.close();
+    throw e;
+  }
+  return raw;
+}
+
+/** Throws instead of deadlocking when a transaction callback reaches for store.read or a nested transaction. */
+const inTransaction = new AsyncLocalStorage<true>();
+
+function nestedError(what: string): DomainError {
+  return new DomainError('internal', `${what} was called inside store.transaction(); it would wait for the transaction forever`, {
+    fix: 'inside a transaction use only the repositories handed to the callback (tx.releases, tx.audit, ...)',
+  });
+}
+
+function guardReads(repos: Repos): Repos {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [name, repo] of Object.entries(repos) as [string, Record<string, unknown>][]) {
+    const wrapped: Record<string, unknown> = {};
+    for (const [method, fn] of Object.entries(repo)) {
+      wrapped[method] = (...args: unknown[]) => {
+        if (inTransaction.getStore()) return Promise.reject(nestedError(`store.read.${name}.${method}()`));
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      };
+    }
+    out[name] = wrapped;
+  }
+  return out as unknown as Repos;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  const { file, durability = 'full' } = options;
+  if (durability !== 'full' && durability !== 'normal') {
+    throw new DomainError('invalid_input', `durability must be "full" or "normal", got ${String(durability).slice(0, 40)}`, {
+      field: 'durability',
+      fix: 'use "full" (survives power loss) unless you measured that you need "normal"',
+    });
+  }
+  let db: Kysely<Database> | undefined;
+  try {
+    db = new Kysely<Database>({ dialect: sqliteDialect(cachingDatabase(openRaw(file, durability))) });
+    await migrateToLatest(db, 'sqlite', file);
+  } catch (e) {
+    await db?.destroy().catch(() => undefined);
+    if (isDomainError(e)) throw e;
+    throw new DomainError('unavailable', `cannot open the SQLite database ${file}: ${(e as Error).message}`, {
+      file,
+      fix: 'check that the path is a stagegate database file in a writable directory (not a directory, not another file type), or restore it from a backup',
+    });
+  }
+  const kysely = db;
+  const read = guardReads(createRepos(kysely));
+  let closed = false;
+  return {
+    kind: 'sqlite',
+    read,
+    transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+      if (inTransaction.getStore()) return Promise.reject(nestedError('store.transaction()'));
+      return kysely.transaction().execute((trx) => inTransaction.run(true, () => fn(createRepos(trx))));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await kysely.destroy();
+    },
+  };
+}

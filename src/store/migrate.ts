@@ -9,16 +9,21 @@ import { type SqlKind, knownMigrationNames, migrationProvider } from './migratio
 
 export const MIGRATION_TABLE = 'kysely_migration';
 
-async function appliedMigrations(db: Kysely<any>): Promise<string[]> {
+interface MigrationTables {
+  kysely_migration: { name: string };
+}
+
+async function appliedMigrations(db: Kysely<MigrationTables>): Promise<string[]> {
   const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((t) => t.name === MIGRATION_TABLE)) return [];
   const rows = await db.selectFrom(MIGRATION_TABLE).select('name').execute();
   return rows.map((r) => String(r.name));
 }
 
-export async function migrateToLatest(db: Kysely<any>, kind: SqlKind, where: string): Promise<void> {
+/** `db` may be typed with any schema; migrations and this check only use their own tables */
+export async function migrateToLatest<DB>(db: Kysely<DB>, kind: SqlKind, where: string): Promise<void> {
   const known = new Set(knownMigrationNames());
-  const unknown = (await appliedMigrations(db)).filter((name) => !known.has(name));
+  const unknown = (await appliedMigrations(db as unknown as Kysely<MigrationTables>)).filter((name) => !known.has(name));
   if (unknown.length > 0) {
     throw new DomainError(
       'conflict',

@@ -109,6 +109,15 @@ describe('exec target', () => {
     assert.ok(Date.now() - t0 < 5000);
   });
 
+  test('a background process that ignores SIGTERM does not outlive a timed-out step', async () => {
+    const { runner, work } = fresh();
+    const argv = ['sh', '-c', '(trap "" TERM; sleep 30) & echo $! > straggler.pid; sleep 30'];
+    const o = await (await runner().start(spec(work, argv, { timeoutMs: 300 }))).wait();
+    assert.match(o.message, /timed out after 300 ms/);
+    const straggler = Number(readFileSync(join(work, 'straggler.pid'), 'utf8'));
+    await until(() => !alive(straggler));
+  });
+
   test('logs are bounded to 1 MiB per stream and the tails hold the end of the output', async () => {
     const { runner, work } = fresh();
     const script = `const l='x'.repeat(1023)+'\\n'; for (let i=0;i<3072;i++) process.stdout.write(l); process.stdout.write('LAST LINE\\n')`;

@@ -9,7 +9,7 @@ export type SqlKind = 'sqlite' | 'postgres';
 export function initialMigration(kind: SqlKind): Migration {
   const binary = kind === 'postgres' ? 'bytea' : 'blob';
   return {
-    async up(db: Kysely<any>): Promise<void> {
+    async up(db: Kysely<unknown>): Promise<void> {
       await db.schema
         .createTable('releases')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -115,7 +115,7 @@ export function initialMigration(kind: SqlKind): Migration {
         .execute();
     },
 
-    async down(db: Kysely<any>): Promise<void> {
+    async down(db: Kysely<unknown>): Promise<void> {
       const tables = [
         'meta',
         'checkpoints',

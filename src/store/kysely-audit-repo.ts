@@ -38,11 +38,10 @@ export function auditRepo(db: Db): AuditRepo {
         where (select coalesce(max(idx) + 1, 0) from audit_entries) = cast(${index} as integer)`.execute(db);
       if (Number(res.numAffectedRows ?? 0) === 1) return;
       const current = await size();
-      throw new DomainError(
-        'conflict',
-        `audit entry ${index} does not follow the log of size ${current}: ${index < current ? 'that index is already written' : `it would leave a gap of ${index - current}`}`,
-        { fix: 'append at index = audit.size() inside the same transaction; the log is append-only' },
-      );
+      const why = index < current ? 'that index is already written' : `it would leave a gap of ${index - current}`;
+      throw new DomainError('conflict', `audit entry ${index} does not follow the log of size ${current}: ${why}`, {
+        fix: 'append at index = audit.size() inside the same transaction; the log is append-only',
+      });
     },
     async getEntry(index) {
       const r = await db.selectFrom('audit_entries').selectAll().where('idx', '=', checkIndex(index, 'index')).executeTakeFirst();

@@ -6,9 +6,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../domain/errors.ts';
 import { promotionStates } from '../domain/promotion.ts';
-import type { PromotionRecord, PromotionRepo, ReleaseRecord, ReleaseRepo, Repos, StepRecord, StepRepo, SubjectKind, TokenRecord, TokenRepo } from './store.ts';
+import type { PromotionRecord, PromotionRepo, ReleaseRecord, ReleaseRepo, Repos, SubjectKind } from './store.ts';
 import type { Database, PromotionsTable, ReleasesTable } from './schema.ts';
 import { auditRepo, metaRepo } from './kysely-audit-repo.ts';
+import { stepRepo, tokenRepo } from './kysely-step-token-repos.ts';
 import {
   INSERT_CHUNK,
   MAX_LIST_LIMIT,
@@ -81,8 +82,8 @@ function releaseRepo(db: Db): ReleaseRepo {
 
   return {
     async insert(r) {
-      for (const [field, value] of [['id', r.id], ['service', r.service], ['version', r.version], ['signerKeyId', r.signerKeyId], ['pushedBy', r.pushedBy]] as const) {
-        checkText(value, `release.${field}`, 512);
+      for (const field of ['id', 'service', 'version', 'signerKeyId', 'pushedBy'] as const) {
+        checkText(r[field], `release.${field}`, 512);
       }
       checkText(r.bundle, 'release.bundle', 16 * 1024 * 1024);
       checkTimestamp(r.createdAt, 'release.createdAt');
@@ -100,7 +101,9 @@ function releaseRepo(db: Db): ReleaseRepo {
         const existing = await ex
           .selectFrom('releases')
           .select(['id', 'service', 'version'])
-          .where((eb) => eb.or([eb('id', '=', r.id), eb.and([eb('service', '=', r.service), eb('version', '=', r.version)])]))
+          .where((eb) =>
+            eb.or([eb('id', '=', r.id), eb.and([eb('service', '=', r.service), eb('version', '=', r.version)])]),
+          )
           .execute();
         for (const e of existing) {
           if (e.id === r.id) {
@@ -117,15 +120,35 @@ function releaseRepo(db: Db): ReleaseRepo {
         try {
           await ex
             .insertInto('releases')
-            .values({ id: r.id, seq, service: r.service, version: r.version, bundle: r.bundle, signer_key_id: r.signerKeyId, pushed_by: r.pushedBy, created_at: r.createdAt })
+            .values({
+              id: r.id,
+              seq,
+              service: r.service,
+              version: r.version,
+              bundle: r.bundle,
+              signer_key_id: r.signerKeyId,
+              pushed_by: r.pushedBy,
+              created_at: r.createdAt,
+            })
             .execute();
-          const rows = r.subjects.map((s, position) => ({ release_id: r.id, position, name: s.name, digest: s.digest, kind: s.kind, size: s.size }));
-          for (const part of chunks(rows, INSERT_CHUNK)) await ex.insertInto('release_subjects').values(part).execute();
+          const rows = r.subjects.map((s, position) => ({
+            release_id: r.id,
+            position,
+            name: s.name,
+            digest: s.digest,
+            kind: s.kind,
+            size: s.size,
+          }));
+          for (const part of chunks(rows, INSERT_CHUNK)) {
+            await ex.insertInto('release_subjects').values(part).execute();
+          }
         } catch (e) {
           if (constraintOf(e) === 'unique') {
-            throw new DomainError('conflict', `release ${r.service}@${r.version} (${r.id}) conflicts with a stored release or lists a subject name twice`, {
-              fix: 'push each release once, with unique subject names',
-            });
+            throw new DomainError(
+              'conflict',
+              `release ${r.service}@${r.version} (${r.id}) conflicts with a stored release or lists a subject name twice`,
+              { fix: 'push each release once, with unique subject names' },
+            );
           }
           throw e;
         }
@@ -136,7 +159,12 @@ function releaseRepo(db: Db): ReleaseRepo {
       return (await withSubjects(rows))[0];
     },
     async findByServiceVersion(service, version) {
-      const rows = await db.selectFrom('releases').selectAll().where('service', '=', service).where('version', '=', version).execute();
+      const rows = await db
+        .selectFrom('releases')
+        .selectAll()
+        .where('service', '=', service)
+        .where('version', '=', version)
+        .execute();
       return (await withSubjects(rows))[0];
     },
     async list(q) {
@@ -188,9 +216,20 @@ function promotionRepo(db: Db): PromotionRepo {
           await ex
             .insertInto('promotions')
             .values({
-              id: p.id, seq, service: p.service, version: p.version, release_id: p.releaseId, environment: p.environment,
-              state: p.state, requested_by: p.requestedBy, created_at: p.createdAt, updated_at: p.updatedAt,
-              state_changed_at: p.stateChangedAt, gates, message: p.message, succeeded_at: p.succeededAt,
+              id: p.id,
+              seq,
+              service: p.service,
+              version: p.version,
+              release_id: p.releaseId,
+              environment: p.environment,
+              state: p.state,
+              requested_by: p.requestedBy,
+              created_at: p.createdAt,
+              updated_at: p.updatedAt,
+              state_changed_at: p.stateChangedAt,
+              gates,
+              message: p.message,
+              succeeded_at: p.succeededAt,
             })
             .execute();
         } catch (e) {
@@ -242,97 +281,6 @@ function promotionRepo(db: Db): PromotionRepo {
       if (q.states !== undefined) query = query.where('state', 'in', q.states.map((s) => checkState(s, 'states')));
       const rows = await query.orderBy('seq', q.newestFirst ? 'desc' : 'asc').limit(limit).execute();
       return rows.map(toPromotion);
-    },
-  };
-}
-
-const stepStatuses: readonly StepRecord['status'][] = ['running', 'succeeded', 'failed'];
-
-function stepRepo(db: Db): StepRepo {
-  const get = async (promotionId: string, step: string): Promise<StepRecord | undefined> => {
-    const r = await db.selectFrom('steps').selectAll().where('promotion_id', '=', promotionId).where('step', '=', step).executeTakeFirst();
-    if (!r) return undefined;
-    const status = decodeEnum(r.status, stepStatuses, `steps row ${promotionId}/${step} status`);
-    return { promotionId, step, status, data: r.data, startedAt: r.started_at, finishedAt: r.finished_at, message: r.message };
-  };
-  return {
-    async start(s) {
-      checkText(s.step, 'step.step', 200);
-      checkText(s.data, 'step.data', 1024 * 1024);
-      checkTimestamp(s.startedAt, 'step.startedAt');
-      try {
-        const res = await db
-          .insertInto('steps')
-          .values({ promotion_id: s.promotionId, step: s.step, status: 'running', data: s.data, started_at: s.startedAt, finished_at: null, message: null })
-          .onConflict((oc) => oc.columns(['promotion_id', 'step']).doNothing())
-          .executeTakeFirst();
-        return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
-      } catch (e) {
-        if (constraintOf(e) === 'foreign_key') {
-          throw new DomainError('not_found', `step ${s.step} names promotion ${s.promotionId}, which is not stored`, {
-            fix: 'start steps only for a stored promotion',
-          });
-        }
-        throw e;
-      }
-    },
-    get,
-    async finish(promotionId, step, outcome) {
-      decodeEnum(outcome.status, ['succeeded', 'failed'] as const, 'outcome.status');
-      checkTimestamp(outcome.finishedAt, 'outcome.finishedAt');
-      checkText(outcome.message, 'outcome.message', 16_000);
-      const res = await db
-        .updateTable('steps')
-        .set({ status: outcome.status, finished_at: outcome.finishedAt, message: outcome.message })
-        .where('promotion_id', '=', promotionId)
-        .where('step', '=', step)
-        .where('status', '=', 'running')
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1) return;
-      const current = await get(promotionId, step);
-      if (!current) {
-        throw new DomainError('not_found', `step ${step} of promotion ${promotionId} was never started`, { fix: 'call steps.start before steps.finish' });
-      }
-      throw new DomainError('conflict', `step ${step} of promotion ${promotionId} already finished (${current.status})`, {
-        fix: 'a step runs at most once; read its outcome with steps.get',
-      });
-    },
-  };
-}
-
-function tokenRepo(db: Db): TokenRepo {
-  const toToken = (r: Selectable<Database['tokens']>): TokenRecord => ({
-    id: r.id, name: r.name, secretHash: r.secret_hash, actor: r.actor, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at,
-  });
-  return {
-    async insert(t) {
-      for (const f of ['id', 'name', 'secretHash', 'actor', 'role'] as const) checkText(t[f], `token.${f}`, 512);
-      checkTimestamp(t.createdAt, 'token.createdAt');
-      if (t.revokedAt !== null) checkTimestamp(t.revokedAt, 'token.revokedAt');
-      try {
-        await db
-          .insertInto('tokens')
-          .values({ id: t.id, name: t.name, secret_hash: t.secretHash, actor: t.actor, role: t.role, created_at: t.createdAt, revoked_at: t.revokedAt })
-          .execute();
-      } catch (e) {
-        if (constraintOf(e) === 'unique') {
-          throw new DomainError('conflict', `token id ${t.id} already exists`, { fix: 'generate a new random token id' });
-        }
-        throw e;
-      }
-    },
-    async get(id) {
-      const r = await db.selectFrom('tokens').selectAll().where('id', '=', id).executeTakeFirst();
-      return r && toToken(r);
-    },
-    async list() {
-      const rows = await db.selectFrom('tokens').selectAll().orderBy('created_at').orderBy('id').limit(MAX_LIST_LIMIT).execute();
-      return rows.map(toToken);
-    },
-    async revoke(id, at) {
-      checkTimestamp(at, 'revokedAt');
-      const res = await db.updateTable('tokens').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
-      return Number(res.numUpdatedRows) === 1;
     },
   };
 }

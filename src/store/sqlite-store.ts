@@ -132,7 +132,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (isDomainError(e)) throw e;
     throw new DomainError('unavailable', `cannot open the SQLite database ${file}: ${(e as Error).message}`, {
       file,
-      fix: 'check that the path is a stagegate database file in a writable directory (not a directory, not another file type), or restore it from a backup',
+      fix: 'point --db at a stagegate database file (or a new path) in a writable directory, or restore the file from a backup',
     });
   }
   const kysely = db;

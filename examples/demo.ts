@@ -3,7 +3,7 @@
  * runs the real CLI against a real server process and says what happened and why.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const image = `registry.example.com/shop/checkout@sha256:${'ab'.repeat(32)}`;
   sg(['release', 'create', '--service', 'checkout', '--version', '1.0.0', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--image', image, '--key', 'keys/ci.key', '--out', 'checkout-1.0.0.bundle.json']);
   why('an in-toto statement lists the sha256 of every file, signed in a DSSE envelope, shipped as a Sigstore bundle');
-  sg(['release', 'verify', 'checkout-1.0.0.bundle.json', '--key', 'keys/ci.pub', '--artifact', 'checkout/server.js']);
+  sg(['release', 'verify', 'checkout-1.0.0.bundle.json', '--key', 'keys/ci.pub', '--artifact', 'checkout/server.js', '--config', 'checkout/config']);
 
   say('A tag instead of a digest is refused, with the fix');
   sg(['release', 'create', '--service', 'checkout', '--version', '9.9.9', '--artifact', 'checkout/server.js', '--image', 'registry.example.com/shop/checkout:latest', '--key', 'keys/ci.key', '--out', 'x.json'], 'nonzero');
@@ -147,5 +147,4 @@ main()
     else process.stdout.write(`(kept ${work})\n`);
     say(failures === 0 ? 'Demo finished: every step did what it should.' : `Demo finished with ${failures} unexpected result(s).`);
     process.exitCode = failures === 0 ? 0 : 1;
-    void readdirSync;
   });

@@ -68,6 +68,8 @@ if (isMain || process.env['STAGEGATE_CLI_MAIN'] === '1') {
     env: process.env,
     cwd: process.cwd(),
   };
+  // if the work never settles (a bug), exit non-zero rather than 0
+  process.exitCode = exitCodes.internal;
   runCli(process.argv.slice(2), ctx).then(
     (code) => {
       process.exitCode = code;

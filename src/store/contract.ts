@@ -123,6 +123,8 @@ function promotionContract(open: OpenStore): void {
         await rejectsWith(() => s.read.promotions.insert(promotion('p3', r, 'dev', { state: 'Done' as never })), 'invalid_input', /state/);
         const badGates = [{ gate: '', passed: true, message: 'x' }];
         await rejectsWith(() => s.read.promotions.insert(promotion('p4', r, 'dev', { gates: badGates })), 'invalid_input', /gates/);
+        const longEnv = promotion('p5', r, 'x'.repeat(600));
+        await rejectsWith(() => s.read.promotions.insert(longEnv), 'invalid_input', /environment/);
         assert.deepEqual((await s.read.promotions.list({})).map((p) => p.id), ['p1']);
       }));
 

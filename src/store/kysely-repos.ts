@@ -204,7 +204,10 @@ function toPromotion(r: Selectable<PromotionsTable>): PromotionRecord {
 function promotionRepo(db: Db): PromotionRepo {
   return {
     async insert(p) {
-      checkText(p.id, 'promotion.id', 512);
+      for (const f of ['id', 'service', 'version', 'releaseId', 'environment', 'requestedBy'] as const) {
+        checkText(p[f], `promotion.${f}`, 512);
+      }
+      if (p.message !== null) checkText(p.message, 'promotion.message', 16_000);
       checkState(p.state, 'promotion.state');
       for (const f of ['createdAt', 'updatedAt', 'stateChangedAt'] as const) checkTimestamp(p[f], `promotion.${f}`);
       if (p.succeededAt !== null) checkTimestamp(p.succeededAt, 'promotion.succeededAt');

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { verifyExportedLog } from '../../audit/log-verify.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -112,12 +112,15 @@ export const auditVerifyCommand: Command = {
       result = await createClient(values, ctx).get('/v1/audit/verify');
     } else {
       if (!values.log || !values.checkpoint || !values.key) throw new DomainError('invalid_input', 'offline verify needs --log, --checkpoint and --key', { fix: `usage: ${this.usage}` });
+      // read the small files first: readline must be iterated as soon as it is created
+      const checkpointNote = await readText(values.checkpoint, 'checkpoint');
+      const verifierKey = (await readText(values.key, 'verifier key')).trim();
+      const logFile = values.log;
+      await access(logFile).catch(() => {
+        throw new DomainError('not_found', `cannot read log ${logFile}`, { file: logFile, fix: 'give the file written by `stagegate audit export --out`' });
+      });
       const lines = createInterface({ input: createReadStream(values.log), crlfDelay: Number.POSITIVE_INFINITY });
-      result = (await verifyExportedLog({
-        lines,
-        checkpointNote: await readText(values.checkpoint, 'checkpoint'),
-        verifierKey: (await readText(values.key, 'verifier key')).trim(),
-      })) as typeof result;
+      result = (await verifyExportedLog({ lines, checkpointNote, verifierKey })) as typeof result;
     }
     if (values.json) ctx.out(JSON.stringify(result, null, 2));
     else if (result.ok) ctx.out(`audit log verified: ${result.size ?? ''} entries match the signed checkpoint`);

@@ -134,7 +134,16 @@ export function createRequestHandler(deps: HttpAppDeps) {
       if (route.auth && !deps.isReady()) throw new DomainError('unavailable', 'server is starting', { fix: 'retry in a moment; GET /readyz says when it is ready' });
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
-      const body = route.rawBody || req.method === 'GET' || req.method === 'DELETE' ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
+      const body =
+        route.rawBody || req.method === 'GET' || req.method === 'DELETE'
+          ? Buffer.alloc(0)
+          : await readBody(req, deps.maxBodyBytes).catch(async (e: unknown) => {
+              // refused before authentication (the body is read first): audited as an anonymous denial
+              if (e instanceof DomainError) {
+                await engine.audit.denied({ actor: 'anonymous', requestDigest: null }, { action: 'request.rejected', subject: `${req.method} ${pathname.slice(0, 200)}`, details: { reason: e.message } });
+              }
+              throw e;
+            });
       const requestDigest = route.rawBody ? (params['digest'] ?? null) : `sha256:${createHash('sha256').update(`${req.method} ${pathname}\n`).update(body).digest('hex')}`;
       let ctx: RequestContext = { actor: 'anonymous', requestDigest };
       if (route.auth) {

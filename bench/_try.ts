@@ -1,0 +1,2 @@
+import { runAuditAppend } from './audit-append.ts';
+console.log(JSON.stringify(await runAuditAppend({ quick: process.argv.includes('--quick') })));

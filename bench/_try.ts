@@ -1,2 +1,2 @@
-import { runAuditAppend } from './audit-append.ts';
-console.log(JSON.stringify(await runAuditAppend({ quick: process.argv.includes('--quick') })));
+import { runMemoryArtifact } from './memory-artifact.ts';
+console.log(JSON.stringify(await runMemoryArtifact({ quick: process.argv.includes('--quick') })));

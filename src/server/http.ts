@@ -133,7 +133,13 @@ export function createRequestHandler(deps: HttpAppDeps) {
       }
       if (route.auth && !deps.isReady()) throw new DomainError('unavailable', 'server is starting', { fix: 'retry in a moment; GET /readyz says when it is ready' });
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) {
+        try {
+          params[k] = decodeURIComponent(v);
+        } catch {
+          throw new DomainError('invalid_input', `path segment "${v.slice(0, 100)}" is not valid percent-encoding`, { field: k, fix: 'encode the path segment with encodeURIComponent (a "%" must be followed by two hex digits)' });
+        }
+      }
       const body =
         route.rawBody || req.method === 'GET' || req.method === 'DELETE'
           ? Buffer.alloc(0)

@@ -80,7 +80,7 @@ export const auditConsistencyCommand: Command = {
     const { values } = parse(args, { ...clientFlags, from: { type: 'string' }, to: { type: 'string' } }, this.usage, false);
     const q = new URLSearchParams({ from: values.from ?? '', to: values.to ?? '' });
     const r = await createClient(values, ctx).get<{ size1: number; size2: number; root1: string; root2: string; proof: string[] }>(`/v1/audit/consistency?${q}`);
-    ctx.out(values.json ? JSON.stringify({ treeSize: r.size2, ...r }, null, 2) : `size ${r.size1} -> ${r.size2}\nroot1 ${r.root1}\nroot2 ${r.root2}\nproof:\n${r.proof.map((h) => `  ${h}`).join('\n')}`);
+    ctx.out(values.json ? JSON.stringify({ treeSize: r.size2, rootHash: r.root2, ...r }, null, 2) : `size ${r.size1} -> ${r.size2}\nroot1 ${r.root1}\nroot2 ${r.root2}\nproof:\n${r.proof.map((h) => `  ${h}`).join('\n')}`);
     return 0;
   },
 };

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { benchDir, repoRoot } from './util.ts';
 
+/** the admin token the server child bootstraps with */
+export const CHILD_TOKEN = 'sgt_benchadmin01_abcdefghijklmnopqrstuvwxyz0123456789ABCD';
+
 export interface Child {
   proc: ChildProcess;
   /** the next JSON line the child prints */

@@ -9,8 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createBlobStore } from '../src/store/blob-store.ts';
 import { makeFixture } from '../test/helpers/fixture.ts';
-import { spawnChild } from './child.ts';
-import { CHILD_TOKEN } from './memory-child.ts';
+import { CHILD_TOKEN, spawnChild } from './child.ts';
 import { type BenchOptions, type BenchResult, MiB, checkTarget, progress, round3, withTempDir, writeRandomFile } from './util.ts';
 
 const TARGET_MIB = 64;

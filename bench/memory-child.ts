@@ -11,8 +11,8 @@ import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { checksumGate } from '../src/engine/gates.ts';
 import { createBlobStore } from '../src/store/blob-store.ts';
+import { CHILD_TOKEN } from './child.ts';
 
-export const CHILD_TOKEN = 'sgt_benchadmin01_abcdefghijklmnopqrstuvwxyz0123456789ABCD';
 const maxRss = (): number => process.resourceUsage().maxRSS * 1024;
 
 async function gate(blobDir: string, digest: string, workDir: string): Promise<void> {

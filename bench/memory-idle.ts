@@ -3,6 +3,7 @@
  * audit entries, after a few requests and a few seconds idle, read from /proc/<pid>/status.
  * The database is the audit fill plus bulk-inserted releases signed like real ones, cached in bench/out/.
  */
+import { createPublicKey } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,7 +11,6 @@ import BetterSqlite3 from 'better-sqlite3';
 import { bundleToJson, toBundle } from '../src/crypto/bundle.ts';
 import { digestOf } from '../src/crypto/digest.ts';
 import { signDsse } from '../src/crypto/dsse.ts';
-import { createPublicKey } from 'node:crypto';
 import { generateSigningKey, keyIdOf, loadPrivateKey } from '../src/crypto/keys.ts';
 import { INTOTO_PAYLOAD_TYPE, artifactSubject, buildReleaseStatement } from '../src/crypto/statement.ts';
 import { makeFixture } from '../test/helpers/fixture.ts';

@@ -97,9 +97,10 @@ export async function writeRandomFile(file: string, bytes: number): Promise<stri
   return `sha256:${hash.digest('hex')}`;
 }
 
-export function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {
+export function parseArgs(argv: readonly string[]): { quick: boolean; only: string[]; out?: string } {
   const only: string[] = [];
   let quick = false;
+  let out: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') quick = true;
@@ -107,8 +108,11 @@ export function parseArgs(argv: readonly string[]): { quick: boolean; only: stri
       const v = argv[++i];
       if (v === undefined || v.startsWith('--')) throw new Error('--only needs a benchmark name, e.g. --only audit-append');
       only.push(...v.split(',').filter((s) => s.length > 0));
+    } else if (a === '--out') {
+      out = argv[++i];
+      if (out === undefined || out.startsWith('--')) throw new Error('--out needs a file path for the JSON results');
     } else if (a?.startsWith('--only=')) only.push(...a.slice('--only='.length).split(',').filter((s) => s.length > 0));
-    else throw new Error(`unknown argument ${JSON.stringify(a)}; use --quick and --only NAME[,NAME]`);
+    else throw new Error(`unknown argument ${JSON.stringify(a)}; use --quick, --only NAME[,NAME] and --out FILE`);
   }
-  return { quick, only };
+  return out === undefined ? { quick, only } : { quick, only, out };
 }

@@ -49,6 +49,8 @@ export function createAuditQueries(deps: Pick<EngineDeps, 'store' | 'log'>, audi
     },
     async export(ctx: RequestContext, from = 0) {
       await guard(audit, ctx, 'audit.read', 'audit');
+      // checked here: the generator would only check on its first step, after the 200 is sent
+      await checkSize(from, 'from');
       return deps.log.exportLines(read, from);
     },
     async verify(ctx: RequestContext) {

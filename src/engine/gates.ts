@@ -102,16 +102,14 @@ export async function requiresGate(deps: GateDeps, promotion: PromotionRecord): 
   const results: GateResult[] = [];
   const now = deps.clock().getTime();
   for (const req of env.requires) {
-    const history = (
-      await deps.store.read.promotions.list({
-        service: promotion.service,
-        environment: req,
-        states: ['Succeeded', 'Failed', 'RolledBack'],
-        newestFirst: true,
-        limit: 200,
-      })
-    ).filter((p) => p.releaseId === promotion.releaseId);
-    const last = history[0];
+    const [last] = await deps.store.read.promotions.list({
+      service: promotion.service,
+      environment: req,
+      releaseId: promotion.releaseId,
+      states: ['Succeeded', 'Failed', 'RolledBack'],
+      newestFirst: true,
+      limit: 1,
+    });
     const name = `${promotion.service}@${promotion.version}`;
     if (!last) {
       results.push({ gate: 'requires', passed: false, subject: req, message: `${name} has not succeeded in ${req}, which ${env.name} requires; promote it there first: stagegate promote ${name} --to ${req}` });

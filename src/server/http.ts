@@ -100,7 +100,10 @@ export function createRequestHandler(deps: HttpAppDeps) {
     const started = Date.now();
     let status = 500;
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      // prefixed, not resolved against a base: `//x` is a path here, not a host
+      const target = req.url ?? '/';
+      const url = target.startsWith('/') && URL.canParse(`http://localhost${target}`) ? new URL(`http://localhost${target}`) : undefined;
+      if (!url) throw new DomainError('invalid_input', `request target "${target.slice(0, 100)}" is not a path`, { fix: 'send an origin-form request target such as /v1/releases' });
       const reply = await dispatch(req, url);
       status = reply.status;
       await send(res, reply);

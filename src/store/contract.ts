@@ -171,6 +171,8 @@ function promotionContract(open: OpenStore): void {
         assert.deepEqual(await ids({ environment: 'dev', newestFirst: true, limit: 2 }), ['p4', 'p2']);
         assert.deepEqual(await ids({ states: ['Pending', 'Gating'] }), ['p2', 'p3', 'p4', 'p5']);
         assert.deepEqual(await ids({ states: ['Pending'], service: 'cart' }), ['p2']);
+        assert.deepEqual(await ids({ releaseId: a.id, environment: 'dev', newestFirst: true }), ['p4', 'p1']);
+        assert.deepEqual(await ids({ releaseId: b.id, states: ['Gating'] }), ['p5']);
         assert.deepEqual(await ids({ states: [] }), []);
         assert.deepEqual(await ids({ limit: 1 }), ['p1']);
         await rejectsWith(() => ids({ limit: 0 }), 'invalid_input', /limit/);

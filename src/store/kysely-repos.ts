@@ -281,6 +281,7 @@ function promotionRepo(db: Db): PromotionRepo {
       let query = db.selectFrom('promotions').selectAll();
       if (q.service !== undefined) query = query.where('service', '=', q.service);
       if (q.environment !== undefined) query = query.where('environment', '=', q.environment);
+      if (q.releaseId !== undefined) query = query.where('release_id', '=', q.releaseId);
       if (q.states !== undefined) query = query.where('state', 'in', q.states.map((s) => checkState(s, 'states')));
       const rows = await query.orderBy('seq', q.newestFirst ? 'desc' : 'asc').limit(limit).execute();
       return rows.map(toPromotion);

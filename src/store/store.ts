@@ -68,6 +68,7 @@ export type PromotionPatch = Partial<
 export interface PromotionQuery {
   service?: string;
   environment?: string;
+  releaseId?: string;
   states?: readonly PromotionState[];
   /** newest first when true; oldest (lowest seq) first otherwise */
   newestFirst?: boolean;

@@ -1,0 +1,17 @@
+/** The benchmarks `npm run bench` knows, in the order it runs them. */
+import { runArtifactVerify } from './artifact-verify.ts';
+import { runAttestationVerify } from './attestation-verify.ts';
+import { runAuditAppend } from './audit-append.ts';
+import { runAuditProofs } from './audit-proofs.ts';
+import { runMemoryArtifact } from './memory-artifact.ts';
+import { runMemoryIdle } from './memory-idle.ts';
+import type { Benchmark } from './util.ts';
+
+export const benchmarks: readonly Benchmark[] = [
+  { name: 'artifact-verify', cheap: true, run: runArtifactVerify },
+  { name: 'attestation-verify', cheap: true, run: runAttestationVerify },
+  { name: 'audit-append', cheap: true, run: runAuditAppend },
+  { name: 'audit-proofs', cheap: true, run: runAuditProofs },
+  { name: 'memory-artifact', cheap: true, run: runMemoryArtifact },
+  { name: 'memory-idle', cheap: true, run: runMemoryIdle },
+];

@@ -15,7 +15,7 @@ import { generateSigningKey, keyIdOf, loadPrivateKey } from '../src/crypto/keys.
 import { INTOTO_PAYLOAD_TYPE, artifactSubject, buildReleaseStatement } from '../src/crypto/statement.ts';
 import { makeFixture } from '../test/helpers/fixture.ts';
 import { filledAuditDb } from './audit-fill.ts';
-import { CHILD_TOKEN, spawnChild } from './child.ts';
+import { CHILD_TOKEN, type Child, spawnChild } from './child.ts';
 import { type BenchOptions, type BenchResult, MiB, checkTarget, median, outDir, progress, round3, secondsSince } from './util.ts';
 
 const TARGET_MIB = 300;
@@ -41,7 +41,7 @@ export async function idleDb(entries: number, releases: number): Promise<string>
     const insSubject = db.prepare('insert into release_subjects (release_id, position, name, digest, kind, size) values (?, 0, ?, ?, ?, ?)');
     const createdAt = new Date('2026-01-01T00:00:00.000Z').toISOString();
     for (let from = 0; from < releases; from += BATCH) {
-      const rows = [];
+      const rows: { id: string; seq: number; version: string; bundle: string; subject: { name: string; digest: string } }[] = [];
       for (let i = from; i < Math.min(releases, from + BATCH); i++) {
         const version = `1.${Math.floor(i / 1000)}.${i % 1000}`;
         const subject = artifactSubject('checkout.tgz', digestOf(`checkout build ${i}`), 'bench');
@@ -77,8 +77,11 @@ export async function runMemoryIdle(opts: BenchOptions): Promise<BenchResult> {
   const releases = opts.quick ? 5_000 : 100_000;
   const db = await idleDb(entries, releases);
   const fx = await makeFixture();
-  const child = (mkdirSync(fx.dataDir, { recursive: true }), copyFileSync(db, path.join(fx.dataDir, 'stagegate.db')), spawnChild(['serve', fx.projectFile, fx.dataDir]));
+  let child: Child | undefined;
   try {
+    mkdirSync(fx.dataDir, { recursive: true });
+    copyFileSync(db, path.join(fx.dataDir, 'stagegate.db'));
+    child = spawnChild(['serve', fx.projectFile, fx.dataDir]);
     const { url, pid } = await child.next<{ url: string; pid: number }>();
     const get = async (p: string): Promise<string> => {
       const res = await fetch(`${url}${p}`, { headers: { authorization: `Bearer ${CHILD_TOKEN}` } });
@@ -114,7 +117,7 @@ export async function runMemoryIdle(opts: BenchOptions): Promise<BenchResult> {
       extra: { entries, releases, rssAfterRequestsMiB: round3(afterRequests.rss), peakVmHWMMiB: round3(procStatus(pid).hwm) },
     };
   } finally {
-    await child.stop();
+    await child?.stop();
     fx.cleanup();
   }
 }

@@ -11,6 +11,7 @@ import type { Config } from './config.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
 import { loadProject } from './project/load.ts';
 import { createExecRunner } from './rollout/targets/exec.ts';
+import { createExecTarget } from './rollout/targets/exec-target.ts';
 import { createRequestHandler, type Route } from './server/http.ts';
 import { auditRoutes } from './server/routes/audit.ts';
 import { promotionRoutes } from './server/routes/promotions.ts';
@@ -51,6 +52,13 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
   const origin = config.logOrigin ?? `stagegate.local/${project.project}`;
   const log = createAuditLog({ origin, noteSigner: await logSigner(config.dataDir, origin), clock });
   const runsDir = path.join(config.dataDir, 'runs');
+  const runner = createExecRunner({ runsDir });
+  const targets = new Map(
+    Object.entries(project.targets).map(([name, t]) => [
+      name,
+      createExecTarget({ config: t, runner, cwd: project.baseDir, stateDir: path.join(config.dataDir, 'target-state') }),
+    ]),
+  );
   const engine = createEngine({
     store,
     log,
@@ -58,10 +66,8 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     clock,
     logger,
     blobs: createBlobStore({ dir: path.join(config.dataDir, 'blobs') }),
-    runner: createExecRunner({ runsDir }),
+    targets,
     runsDir,
-    projectDir: path.dirname(config.projectFile),
-    targetStateDir: path.join(config.dataDir, 'target-state'),
   });
   const bootstrapToken = await engine.tokens.bootstrap(config.bootstrapToken);
   let ready = false;

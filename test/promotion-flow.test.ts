@@ -130,6 +130,34 @@ describe('promotion flow', () => {
     assert.ok(firstDone >= 0 && secondGating > firstDone, events.join('\n'));
   });
 
+  test('rollback promotes the previous succeeded release through the gates; none earlier is a 404', async () => {
+    const r = await call('POST', '/v1/rollbacks', { service: 'checkout', environment: 'dev' });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.promotion.version, '3.0.0');
+    const p = await waitTerminal(call, r.json.promotion.id);
+    assert.equal(p.state, 'Succeeded', p.message);
+    assert.ok(p.gates.length >= 3, 'rollback ran the gates');
+    const dev = (await call('GET', '/v1/status')).json.status.find((c: { environment: string }) => c.environment === 'dev');
+    assert.equal(dev.current.version, '3.0.0');
+    const none = await call('POST', '/v1/rollbacks', { service: 'checkout', environment: 'staging' });
+    assert.equal(none.status, 404);
+    assert.match(none.json.error.message, /no earlier release that succeeded in staging/);
+  });
+
+  test('promotion show records each step: exit code, duration, output tail', async () => {
+    const list = await call('GET', '/v1/promotions?environment=prod&limit=5');
+    const ok = list.json.promotions.find((p: { state: string }) => p.state === 'Succeeded');
+    const shown = (await call('GET', `/v1/promotions/${ok.id}`)).json.promotion;
+    assert.deepEqual(shown.steps.map((s: { step: string }) => s.step), ['deploy', 'verify']);
+    for (const s of shown.steps) {
+      assert.equal(s.status, 'succeeded');
+      assert.equal(s.exitCode, 0);
+      assert.ok(Number.isInteger(s.durationMs) && s.durationMs >= 0);
+      assert.match(s.outputTail, /checkout@1\.0\.0/);
+      assert.equal(s.data, undefined, 'runner data is not exposed');
+    }
+  });
+
   test('every transition is in the audit log, and the log verifies', async () => {
     const v = await call('GET', '/v1/audit/verify');
     assert.equal(v.json.ok, true, JSON.stringify(v.json));

@@ -11,7 +11,7 @@ import {
 } from './commands/audit.ts';
 import { initCommand } from './commands/init.ts';
 import { keysGenerateCommand } from './commands/keys.ts';
-import { promoteCommand, promotionAbortCommand, promotionListCommand, promotionShowCommand } from './commands/promote.ts';
+import { promoteCommand, promotionAbortCommand, promotionListCommand, promotionShowCommand, rollbackCommand } from './commands/promote.ts';
 import { releaseCreateCommand } from './commands/release-create.ts';
 import { releaseListCommand, releaseShowCommand } from './commands/release-list.ts';
 import { releasePushCommand } from './commands/release-push.ts';
@@ -35,6 +35,7 @@ export const commands: readonly Command[] = [
   promotionShowCommand,
   promotionListCommand,
   promotionAbortCommand,
+  rollbackCommand,
   statusCommand,
   auditLogCommand,
   auditKeyCommand,

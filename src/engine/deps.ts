@@ -5,22 +5,19 @@ import type { Store } from '../store/store.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Project } from '../project/schema.ts';
 import type { BlobStore } from '../store/blob-store.ts';
-import type { ExecRunner } from '../rollout/targets/exec.ts';
+import type { Target } from '../rollout/target.ts';
 
 export interface EngineDeps {
   store: Store;
   log: AuditLog;
   project: Project;
   blobs: BlobStore;
-  runner: ExecRunner;
+  /** the target of each name in the project file */
+  targets: ReadonlyMap<string, Target>;
   clock: () => Date;
   logger: Logger;
   /** where per-promotion working folders (verified artifact copies, step runs) live */
   runsDir: string;
-  /** the folder of the project file: targets run their commands there */
-  projectDir: string;
-  /** a folder targets may keep state in between deploys */
-  targetStateDir: string;
 }
 
 /** who asks, and the digest of what they sent */

@@ -5,24 +5,26 @@ import type { EngineDeps } from './deps.ts';
 import { createPushRelease } from './push-release.ts';
 import { createQueries } from './queries.ts';
 import { createReconciler } from './reconciler.ts';
-import { createAbortPromotion, createRequestPromotion } from './request-promotion.ts';
+import { createAbortPromotion, createRequestPromotion, createRollback } from './request-promotion.ts';
 import { createTokenUseCases } from './tokens.ts';
 import { createBlobUpload } from './upload-blob.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
   const reconciler = createReconciler(deps, audit);
-  const requestPromotion = createRequestPromotion(deps, audit);
+  const request = createRequestPromotion(deps, audit);
+  const requestPromotion: typeof request = async (...args) => {
+    const p = await request(...args);
+    void reconciler.kick();
+    return p;
+  };
   return {
     audit,
     reconciler,
     pushRelease: createPushRelease(deps, audit),
     uploadBlob: createBlobUpload(deps, audit),
-    requestPromotion: async (...args: Parameters<typeof requestPromotion>) => {
-      const p = await requestPromotion(...args);
-      void reconciler.kick();
-      return p;
-    },
+    requestPromotion,
+    rollback: createRollback(deps, audit, requestPromotion),
     abortPromotion: createAbortPromotion(deps, audit),
     queries: createQueries(deps, audit),
     auditQueries: createAuditQueries(deps, audit),

@@ -1,7 +1,7 @@
 /** Read use-cases: status matrix, promotions, releases, the audit log. Each is authorized. */
 import { DomainError } from '../domain/errors.ts';
 import { isTerminal, promotionStates } from '../domain/promotion.ts';
-import type { PromotionRecord, ReleaseRecord } from '../store/store.ts';
+import type { PromotionRecord, ReleaseRecord, StepRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
 import { guard } from './guard.ts';
@@ -15,6 +15,9 @@ export interface StatusCell {
   active: { id: string; version: string; state: string } | null;
   queued: number;
 }
+
+/** a step as the API shows it: outcome, exit code, duration, output tail; not the runner's data */
+export type PublicStep = Omit<StepRecord, 'data' | 'promotionId'>;
 
 const active = promotionStates.filter((s) => !isTerminal(s));
 
@@ -39,7 +42,7 @@ export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit
     return cells;
   }
 
-  async function promotion(ctx: RequestContext, id: string): Promise<PromotionRecord & { waitingBehind: string | null }> {
+  async function promotion(ctx: RequestContext, id: string): Promise<PromotionRecord & { waitingBehind: string | null; steps: PublicStep[] }> {
     await guard(audit, ctx, 'promotion.read', `promotion:${id}`);
     const p = await deps.store.read.promotions.get(id);
     if (!p) throw new DomainError('not_found', `promotion ${id} does not exist`, { fix: 'list promotions with `stagegate promotion list`' });
@@ -48,7 +51,8 @@ export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit
       const [head] = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, states: active, limit: 1 });
       if (head && head.id !== p.id) waitingBehind = head.id;
     }
-    return { ...p, waitingBehind };
+    const steps = (await deps.store.read.steps.list(id)).map(({ data: _d, promotionId: _p, ...s }) => s);
+    return { ...p, waitingBehind, steps };
   }
 
   async function promotions(ctx: RequestContext, q: { service?: string; environment?: string; limit: number }): Promise<PromotionRecord[]> {

@@ -41,7 +41,7 @@ export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
     if (!env) {
       return move(p, 'Failed', { message: `environment ${p.environment} is no longer in the project file; request the promotion again` });
     }
-    const target = deps.project.targets[env.target]!;
+    const target = deps.targets.get(env.target)!;
     const artifactsDir = path.join(deps.runsDir, p.id, 'artifacts');
     switch (p.state) {
       case 'Pending':
@@ -61,7 +61,7 @@ export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
       case 'AwaitingApproval':
         return false;
       case 'Deploying': {
-        const outcome = await runStep(deps, p, 'deploy', target.deploy, target, artifactsDir);
+        const outcome = await runStep(deps, p, 'deploy', target, artifactsDir);
         if (outcome.status === 'failed') {
           await move(p, 'Failed', { message: outcome.message });
           return false;
@@ -69,11 +69,11 @@ export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
         return move(p, 'Verifying', { message: `deployed: ${outcome.message}` });
       }
       case 'Verifying': {
-        if (!target.verify) {
+        if (!target.has('verify')) {
           await move(p, 'Succeeded', { message: 'deployed; the target has no verify command', succeededAt: deps.clock().toISOString() });
           return false;
         }
-        const outcome = await runStep(deps, p, 'verify', target.verify, target, artifactsDir);
+        const outcome = await runStep(deps, p, 'verify', target, artifactsDir);
         if (outcome.status === 'failed') await move(p, 'Failed', { message: `verification failed: ${outcome.message}` });
         else await move(p, 'Succeeded', { message: `verified: ${outcome.message}`, succeededAt: deps.clock().toISOString() });
         return false;

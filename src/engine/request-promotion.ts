@@ -16,7 +16,7 @@ export interface PromotionRequest {
 export const newPromotionId = (): string => `prm_${randomBytes(8).toString('hex')}`;
 
 export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>, audit: AuditWriter) {
-  return async function requestPromotion(ctx: RequestContext, req: PromotionRequest): Promise<PromotionRecord> {
+  return async function requestPromotion(ctx: RequestContext, req: PromotionRequest, why?: { rollbackFrom: string }): Promise<PromotionRecord> {
     const subject = `environment:${req.environment}`;
     await guard(audit, ctx, 'promotion.request', subject);
     const refuse = async (e: DomainError): Promise<never> => {
@@ -66,7 +66,7 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
       updatedAt: now,
       stateChangedAt: now,
       gates: null,
-      message: 'waiting for the reconciler to run its gates',
+      message: why ? `rollback from ${why.rollbackFrom}: waiting for the gates` : 'waiting for the reconciler to run its gates',
       succeededAt: null,
     };
     const { seq: _omit, ...insert } = promotion;
@@ -76,7 +76,7 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
         action: 'promotion.request',
         outcome: 'allowed',
         subject: `promotion:${promotion.id}`,
-        details: { service: req.service, version: req.version, environment: req.environment, release: release.id },
+        details: { service: req.service, version: req.version, environment: req.environment, release: release.id, ...(why ? { rollbackFrom: why.rollbackFrom } : {}) },
       });
       return seq;
     });
@@ -113,5 +113,28 @@ export function createAbortPromotion(deps: Pick<EngineDeps, 'store' | 'clock'>, 
     });
     if (!ok) throw new DomainError('conflict', `promotion ${id} changed state meanwhile`, { fix: 'look at it again and retry' });
     return (await deps.store.read.promotions.get(id))!;
+  };
+}
+
+/** Roll back: promote the release that succeeded in the environment before the current one, through the same gates. */
+export function createRollback(
+  deps: Pick<EngineDeps, 'store'>,
+  audit: AuditWriter,
+  requestPromotion: ReturnType<typeof createRequestPromotion>,
+) {
+  return async function rollback(ctx: RequestContext, service: string, environment: string): Promise<PromotionRecord> {
+    const subject = `environment:${environment}`;
+    await guard(audit, ctx, 'promotion.request', subject);
+    const succeeded = await deps.store.read.promotions.list({ service, environment, states: ['Succeeded'], newestFirst: true, limit: 1000 });
+    const current = succeeded[0];
+    const previous = succeeded.find((p) => p.releaseId !== current?.releaseId);
+    if (!current || !previous) {
+      const e = new DomainError('not_found', `${service} has no earlier release that succeeded in ${environment}${current ? ` before ${current.version}` : ''}`, {
+        fix: 'rollback needs two different releases to have succeeded there; promote a fixed release instead',
+      });
+      await audit.denied(ctx, { action: 'promotion.rollback', subject, details: { reason: e.message } });
+      throw e;
+    }
+    return requestPromotion(ctx, { service, version: previous.version, environment }, { rollbackFrom: current.version });
   };
 }

@@ -1,9 +1,7 @@
 /** Run a side-effecting step of a promotion at most once, adopting it after a restart. */
+import type { Target, TargetStep, TargetStepHandle } from '../rollout/target.ts';
 import type { PromotionRecord } from '../store/store.ts';
 import type { EngineDeps } from './deps.ts';
-import type { Project } from '../project/schema.ts';
-
-type Target = Project['targets'][string];
 
 export interface StepOutcome {
   status: 'succeeded' | 'failed';
@@ -11,51 +9,38 @@ export interface StepOutcome {
 }
 
 export async function runStep(
-  deps: Pick<EngineDeps, 'store' | 'runner' | 'clock' | 'targetStateDir' | 'projectDir'>,
+  deps: Pick<EngineDeps, 'store' | 'clock'>,
   p: PromotionRecord,
-  step: string,
-  argv: readonly string[],
+  step: TargetStep,
   target: Target,
   artifactsDir: string,
 ): Promise<StepOutcome> {
   let rec = await deps.store.read.steps.get(p.id, step);
   if (rec && rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
-  let handle: Awaited<ReturnType<EngineDeps['runner']['adopt']>>;
+  let handle: TargetStepHandle | undefined;
   if (!rec) {
-    const data = await deps.runner.prepare({
-      promotionId: p.id,
-      step,
-      argv: [...argv],
-      cwd: deps.projectDir,
-      timeoutMs: target.timeoutMs,
-      env: {
-        ...target.env,
-        STAGEGATE_SERVICE: p.service,
-        STAGEGATE_VERSION: p.version,
-        STAGEGATE_ENVIRONMENT: p.environment,
-        STAGEGATE_RELEASE_ID: p.releaseId,
-        STAGEGATE_PROMOTION_ID: p.id,
-        STAGEGATE_STEP: step,
-        STAGEGATE_ARTIFACTS_DIR: artifactsDir,
-        STAGEGATE_STATE_DIR: deps.targetStateDir,
-      },
-    });
-    const inserted = await deps.store.transaction((tx) =>
-      tx.steps.start({ promotionId: p.id, step, data, startedAt: deps.clock().toISOString() }),
-    );
-    if (inserted) handle = await deps.runner.launch(data);
-    else {
-      rec = await deps.store.read.steps.get(p.id, step);
-      if (!rec) throw new Error(`step ${step} of ${p.id} vanished`);
-      if (rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
-      handle = await deps.runner.adopt(rec.data);
+    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir };
+    const data = await target.prepare(step, facts);
+    const startedAt = deps.clock().toISOString();
+    if (await deps.store.transaction((tx) => tx.steps.start({ promotionId: p.id, step, data, startedAt }))) {
+      handle = await target.launch(data);
     }
-  } else {
-    handle = await deps.runner.adopt(rec.data);
+    rec = await deps.store.read.steps.get(p.id, step);
+    if (!rec) throw new Error(`step ${step} of ${p.id} vanished`);
+    if (rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
   }
+  handle ??= await target.adopt(rec.data);
   const result = await handle.wait();
+  const finishedAt = deps.clock().toISOString();
   await deps.store.transaction((tx) =>
-    tx.steps.finish(p.id, step, { status: result.status, message: result.message, finishedAt: deps.clock().toISOString() }),
+    tx.steps.finish(p.id, step, {
+      status: result.status,
+      message: result.message,
+      finishedAt,
+      exitCode: result.exitCode,
+      durationMs: Math.max(0, Date.parse(finishedAt) - Date.parse(rec.startedAt)),
+      outputTail: result.outputTail,
+    }),
   );
   return { status: result.status, message: result.message };
 }

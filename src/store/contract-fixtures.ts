@@ -69,7 +69,7 @@ export function promotion(id: string, r: ReleaseRecord, environment: string, ove
   };
 }
 
-export function step(promotionId: string, name: string): Omit<StepRecord, 'status' | 'finishedAt' | 'message'> {
+export function step(promotionId: string, name: string): Pick<StepRecord, 'promotionId' | 'step' | 'data' | 'startedAt'> {
   return { promotionId, step: name, data: JSON.stringify({ pid: 4242, runDir: `/tmp/run-${name}` }), startedAt: T0 };
 }
 

@@ -13,6 +13,18 @@ type Db = Kysely<Database>;
 const stepStatuses: readonly StepRecord['status'][] = ['running', 'succeeded', 'failed'];
 
 export function stepRepo(db: Db): StepRepo {
+  const toStep = (r: Selectable<Database['steps']>): StepRecord => ({
+    promotionId: r.promotion_id,
+    step: r.step,
+    status: decodeEnum(r.status, stepStatuses, `steps row ${r.promotion_id}/${r.step} status`),
+    data: r.data,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    message: r.message,
+    exitCode: r.exit_code === null ? null : Number(r.exit_code),
+    durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    outputTail: r.output_tail,
+  });
   const get = async (promotionId: string, step: string): Promise<StepRecord | undefined> => {
     const r = await db
       .selectFrom('steps')
@@ -20,17 +32,7 @@ export function stepRepo(db: Db): StepRepo {
       .where('promotion_id', '=', promotionId)
       .where('step', '=', step)
       .executeTakeFirst();
-    if (!r) return undefined;
-    const status = decodeEnum(r.status, stepStatuses, `steps row ${promotionId}/${step} status`);
-    return {
-      promotionId,
-      step,
-      status,
-      data: r.data,
-      startedAt: r.started_at,
-      finishedAt: r.finished_at,
-      message: r.message,
-    };
+    return r ? toStep(r) : undefined;
   };
   return {
     async start(s) {
@@ -48,6 +50,9 @@ export function stepRepo(db: Db): StepRepo {
             started_at: s.startedAt,
             finished_at: null,
             message: null,
+            exit_code: null,
+            duration_ms: null,
+            output_tail: null,
           })
           .onConflict((oc) => oc.columns(['promotion_id', 'step']).doNothing())
           .executeTakeFirst();
@@ -62,13 +67,24 @@ export function stepRepo(db: Db): StepRepo {
       }
     },
     get,
+    async list(promotionId) {
+      const rows = await db.selectFrom('steps').selectAll().where('promotion_id', '=', promotionId).orderBy('started_at', 'asc').orderBy('step', 'asc').limit(100).execute();
+      return rows.map(toStep);
+    },
     async finish(promotionId, step, outcome) {
       decodeEnum(outcome.status, ['succeeded', 'failed'] as const, 'outcome.status');
       checkTimestamp(outcome.finishedAt, 'outcome.finishedAt');
       checkText(outcome.message, 'outcome.message', 16_000);
       const res = await db
         .updateTable('steps')
-        .set({ status: outcome.status, finished_at: outcome.finishedAt, message: outcome.message })
+        .set({
+          status: outcome.status,
+          finished_at: outcome.finishedAt,
+          message: outcome.message,
+          exit_code: outcome.exitCode,
+          duration_ms: outcome.durationMs,
+          output_tail: outcome.outputTail === null ? null : outcome.outputTail.slice(-8192),
+        })
         .where('promotion_id', '=', promotionId)
         .where('step', '=', step)
         .where('status', '=', 'running')

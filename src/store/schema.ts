@@ -54,6 +54,9 @@ export interface StepsTable {
   started_at: string;
   finished_at: string | null;
   message: string | null;
+  exit_code: number | null;
+  duration_ms: number | null;
+  output_tail: string | null;
 }
 
 export interface TokensTable {

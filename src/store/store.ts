@@ -87,6 +87,20 @@ export interface StepRecord {
   finishedAt: Timestamp | null;
   /** outcome message */
   message: string | null;
+  /** exit code of the command, when it exited */
+  exitCode: number | null;
+  durationMs: number | null;
+  /** the last lines of its output (bounded) */
+  outputTail: string | null;
+}
+
+export interface StepOutcomeRecord {
+  status: 'succeeded' | 'failed';
+  message: string;
+  finishedAt: Timestamp;
+  exitCode: number | null;
+  durationMs: number | null;
+  outputTail: string | null;
 }
 
 export interface TokenRecord {
@@ -148,13 +162,11 @@ export interface PromotionRepo {
 
 export interface StepRepo {
   /** insert a `running` step; returns false (and writes nothing) if that step already exists */
-  start(s: Omit<StepRecord, 'status' | 'finishedAt' | 'message'>): Promise<boolean>;
+  start(s: Pick<StepRecord, 'promotionId' | 'step' | 'data' | 'startedAt'>): Promise<boolean>;
   get(promotionId: string, step: string): Promise<StepRecord | undefined>;
-  finish(
-    promotionId: string,
-    step: string,
-    outcome: { status: 'succeeded' | 'failed'; message: string; finishedAt: Timestamp },
-  ): Promise<void>;
+  finish(promotionId: string, step: string, outcome: StepOutcomeRecord): Promise<void>;
+  /** the steps of one promotion, in the order they started */
+  list(promotionId: string): Promise<StepRecord[]>;
 }
 
 export interface TokenRepo {

@@ -18,6 +18,7 @@ export interface PromotionView {
   gates: GateResult[] | null;
   message: string | null;
   waitingBehind?: string | null;
+  steps?: Array<{ step: string; status: string; exitCode: number | null; durationMs: number | null; outputTail: string | null; message: string | null }>;
 }
 
 const terminal = ['Succeeded', 'Failed', 'Aborted', 'RolledBack'];
@@ -27,6 +28,11 @@ export function printPromotion(p: PromotionView, ctx: CliContext): void {
   if (p.waitingBehind) ctx.out(`  waiting behind ${p.waitingBehind} (one active promotion per service and environment)`);
   if (p.message) ctx.out(`  ${p.message}`);
   for (const g of p.gates ?? []) ctx.out(`  ${g.passed ? 'pass' : 'FAIL'}  ${g.gate}${g.subject ? ` (${g.subject})` : ''}: ${g.message}`);
+  for (const s of p.steps ?? []) {
+    const took = s.durationMs === null ? '' : `, ${(s.durationMs / 1000).toFixed(1)}s`;
+    ctx.out(`  step ${s.step}: ${s.status}${s.exitCode === null ? '' : ` (exit ${s.exitCode}${took})`}`);
+    if (s.status === 'failed' && s.outputTail) ctx.out(s.outputTail.split('\n').slice(-10).map((l) => `    | ${l}`).join('\n'));
+  }
 }
 
 /** poll until the promotion ends; the exit code says how */
@@ -117,6 +123,23 @@ export const promotionAbortCommand: Command = {
     const r = await createClient(values, ctx).send<{ promotion: PromotionView }>('POST', `/v1/promotions/${encodeURIComponent(id)}/abort`, { reason });
     if (values.json) ctx.out(JSON.stringify(r, null, 2));
     else printPromotion(r.promotion, ctx);
+    return 0;
+  },
+};
+
+export const rollbackCommand: Command = {
+  name: 'rollback',
+  summary: 'promote the release that ran before the current one, through the same gates',
+  usage: 'stagegate rollback SERVICE --env ENV [--wait] [--json]',
+  async run(args, ctx) {
+    const { values, positionals } = parse(args, { ...clientFlags, env: { type: 'string' }, wait: { type: 'boolean', default: false } }, this.usage);
+    const service = required(positionals[0], 'SERVICE', this.usage);
+    const environment = required(values.env, '--env', this.usage);
+    const client = createClient(values, ctx);
+    const { promotion } = await client.send<{ promotion: PromotionView }>('POST', '/v1/rollbacks', { service, environment });
+    if (!values.json) ctx.out(`rollback ${promotion.id}: ${service}@${promotion.version} -> ${environment}`);
+    if (values.wait) return waitFor(client, promotion.id, 600_000, ctx, values.json);
+    if (values.json) ctx.out(JSON.stringify({ promotion }, null, 2));
     return 0;
   },
 };

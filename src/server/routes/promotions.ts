@@ -11,6 +11,7 @@ const promoteBody = z
     environment: z.string().regex(NAME_RE, 'an environment name'),
   })
   .strict();
+const rollbackBody = z.object({ service: promoteBody.shape.service, environment: promoteBody.shape.environment }).strict();
 const abortBody = z.object({ reason: z.string().min(1).max(1000) }).strict();
 const ID = '(?<id>prm_[a-f0-9]{16})';
 
@@ -21,6 +22,15 @@ export function promotionRoutes(engine: Engine): Route[] {
       pattern: /^\/v1\/promotions$/,
       auth: true,
       handler: async (c) => ({ status: 202, json: { promotion: await engine.requestPromotion(c.ctx, await c.json(promoteBody, 'promotion.request')) } }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/rollbacks$/,
+      auth: true,
+      handler: async (c) => {
+        const { service, environment } = await c.json(rollbackBody, 'promotion.rollback');
+        return { status: 202, json: { promotion: await engine.rollback(c.ctx, service, environment) } };
+      },
     },
     {
       method: 'GET',

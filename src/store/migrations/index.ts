@@ -4,12 +4,14 @@
  */
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialMigration, type SqlKind } from './0001-initial.ts';
+import { stepOutcomeMigration } from './0002-step-outcome.ts';
 
 export type { SqlKind } from './0001-initial.ts';
 
 export function migrations(kind: SqlKind): Record<string, Migration> {
   return {
     '0001-initial': initialMigration(kind),
+    '0002-step-outcome': stepOutcomeMigration(),
   };
 }
 

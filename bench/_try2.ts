@@ -1,2 +1,0 @@
-import { runMemoryIdle } from './memory-idle.ts';
-console.log(JSON.stringify(await runMemoryIdle({ quick: process.argv.includes('--quick') })));

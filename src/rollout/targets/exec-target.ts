@@ -1,0 +1,48 @@
+/** The `exec` target: a deploy and an optional verify command, run at most once by the exec runner. */
+import type { ExecTarget } from '../../project/schema.ts';
+import type { StepFacts, Target, TargetStep, TargetStepHandle } from '../target.ts';
+import type { ExecRunner, StepHandle } from './exec.ts';
+
+const TAIL = 4096;
+
+function wrap(h: StepHandle): TargetStepHandle {
+  return {
+    async wait() {
+      const o = await h.wait();
+      const tail = [o.stdoutTail.trimEnd(), o.stderrTail.trimEnd()].filter(Boolean).join('\n--- stderr ---\n');
+      return { status: o.status, message: o.message, exitCode: o.exitCode, outputTail: tail.slice(-TAIL) };
+    },
+  };
+}
+
+export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner; cwd: string; stateDir: string }): Target {
+  const { config, runner } = deps;
+  return {
+    type: 'exec',
+    has: (step: TargetStep) => (step === 'deploy' ? true : config.verify !== undefined),
+    prepare(step: TargetStep, f: StepFacts) {
+      const argv = step === 'deploy' ? config.deploy : config.verify;
+      if (!argv) throw new Error(`exec target ${config.name} has no ${step} command`);
+      return runner.prepare({
+        promotionId: f.promotionId,
+        step,
+        argv: [...argv],
+        cwd: deps.cwd,
+        timeoutMs: config.timeoutMs,
+        env: {
+          ...config.env,
+          STAGEGATE_SERVICE: f.service,
+          STAGEGATE_VERSION: f.version,
+          STAGEGATE_ENVIRONMENT: f.environment,
+          STAGEGATE_RELEASE_ID: f.releaseId,
+          STAGEGATE_PROMOTION_ID: f.promotionId,
+          STAGEGATE_STEP: step,
+          STAGEGATE_ARTIFACTS_DIR: f.artifactsDir,
+          STAGEGATE_STATE_DIR: deps.stateDir,
+        },
+      });
+    },
+    launch: async (data) => wrap(await runner.launch(data)),
+    adopt: async (data) => wrap(await runner.adopt(data)),
+  };
+}

@@ -109,6 +109,14 @@ async function main(): Promise<void> {
   sg(['promote', 'checkout@1.1.0', '--to', 'dev', '--wait'], 1);
   why('the checksum gate re-hashes every artifact at promotion time and names the artifact and both digests');
 
+  say('Release 1.2.0 reaches dev; then dev is rolled back to the release before it');
+  writeFileSync(path.join(project, 'checkout', 'server.js'), `${readFileSync(path.join(project, 'checkout', 'server.js'), 'utf8')}\n// 1.2.0\n`);
+  sg(['release', 'create', '--service', 'checkout', '--version', '1.2.0', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--key', 'keys/ci.key', '--out', 'checkout-1.2.0.bundle.json']);
+  sg(['release', 'push', 'checkout-1.2.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'checkout/config']);
+  sg(['promote', 'checkout@1.2.0', '--to', 'dev', '--wait']);
+  sg(['rollback', 'checkout', '--env', 'dev', '--wait']);
+  why('rollback promotes the previous succeeded release (1.0.0) through the same gates, so it is verified again');
+
   say('What runs where');
   sg(['status']);
 

@@ -3,7 +3,7 @@
  * runs the real CLI against a real server process and says what happened and why.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,9 @@ async function main(): Promise<void> {
   const pushed = sg(['release', 'push', 'checkout-1.1.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--json']);
   const blob = (JSON.parse(pushed) as { uploads: Array<{ name: string; digest: string }> }).uploads.find((u) => u.name === 'server.js')!;
   const hex = blob.digest.slice('sha256:'.length);
-  writeFileSync(path.join(data, 'blobs', 'sha256', hex.slice(0, 2), hex), 'console.log("definitely not the signed build")\n');
+  const blobPath = path.join(data, 'blobs', 'sha256', hex.slice(0, 2), hex);
+  chmodSync(blobPath, 0o644); // blobs are read-only; an attacker with access to the disk is not stopped by that
+  writeFileSync(blobPath, 'console.log("definitely not the signed build")\n');
   process.stdout.write(`   replaced the stored bytes of server.js (${blob.digest})\n`);
   sg(['promote', 'checkout@1.1.0', '--to', 'dev', '--wait'], 1);
   why('the checksum gate re-hashes every artifact at promotion time and names the artifact and both digests');

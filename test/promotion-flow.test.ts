@@ -1,6 +1,6 @@
 /** End to end through the HTTP API: push, promote through the pipeline, gates, queue, status, audit. */
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { api, type Fixture, makeFixture, makeRelease, push, startApp, waitTerminal } from './helpers/fixture.ts';
@@ -67,7 +67,9 @@ describe('promotion flow', () => {
     assert.equal((await push(call, rel)).status, 201);
     const art = rel.subjects.find((s) => s.kind === 'artifact')!;
     const hex = art.digest.slice(7);
-    await writeFile(path.join(fx.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex), 'evil bytes');
+    const blob = path.join(fx.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
+    await chmod(blob, 0o644);
+    await writeFile(blob, 'evil bytes');
     const p = await promote('2.0.0', 'dev');
     assert.equal(p.state, 'Failed');
     const bad = p.gates.find((g: { gate: string; passed: boolean }) => g.gate === 'checksums' && !g.passed);

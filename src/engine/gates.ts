@@ -1,14 +1,12 @@
 /**
  * The gates of a promotion. Every gate runs; all failures are reported together, each naming what
- * is wrong and what to do. The checksum gate copies each artifact into the promotion's folder while
- * hashing it, so what the target deploys is exactly the bytes that were checked.
+ * is wrong and what to do. The checksum gate hashes each artifact as placed in the promotion's folder,
+ * so what the target deploys is exactly the bytes that were checked.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { sha256File } from '../crypto/digest.ts';
 import type { GateResult } from '../domain/promotion.ts';
 import type { PromotionRecord, ReleaseRecord } from '../store/store.ts';
 import type { EngineDeps } from './deps.ts';
@@ -47,6 +45,20 @@ function localPath(root: string, name: string): string | undefined {
   return p.startsWith(root + path.sep) ? p : undefined;
 }
 
+/**
+ * Put a blob into the promotion's folder: a hard link (no copy of the bytes) or, across file
+ * systems, a copy. The gate then hashes the file the target will read, so a blob renamed or
+ * replaced in the store after the check cannot reach the deploy.
+ */
+async function materialize(blob: string, dest: string): Promise<void> {
+  try {
+    await link(blob, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV' && (e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    await copyFile(blob, dest, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+  }
+}
+
 export async function checksumGate(deps: GateDeps, release: ReleaseRecord, artifactsDir: string): Promise<GateResult[]> {
   await rm(artifactsDir, { recursive: true, force: true });
   await mkdir(artifactsDir, { recursive: true });
@@ -68,15 +80,8 @@ export async function checksumGate(deps: GateDeps, release: ReleaseRecord, artif
       continue;
     }
     await mkdir(path.dirname(dest), { recursive: true });
-    const hash = createHash('sha256');
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    await pipeline(deps.blobs.openRead(s.digest), tap, createWriteStream(dest, { flags: 'wx' }));
-    const actual = `sha256:${hash.digest('hex')}`;
+    await materialize(deps.blobs.pathOf(s.digest), dest);
+    const { digest: actual } = await sha256File(dest);
     results.push(
       actual === s.digest
         ? { gate: 'checksums', passed: true, subject: s.name, message: `${s.name} matches its signed digest ${s.digest}` }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, openSync } from 'node:fs';
-import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DomainError } from '../domain/errors.ts';
@@ -117,6 +117,8 @@ export function createBlobStore(deps: { dir: string }): BlobStore {
         return { digest, size };
       }
       await mkdir(finalDir, { recursive: true });
+      // blobs are immutable: read-only, also where the gates hard-link them into a promotion folder
+      await chmod(tmp, 0o444);
       await rename(tmp, finalPath);
       await syncDir(finalDir);
       return { digest, size };

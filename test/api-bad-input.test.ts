@@ -186,7 +186,7 @@ describe('signed releases', () => {
       for (const sub of s.subject) sub.annotations['stagegate.dev/version'] = '../../x';
       s.predicate.buildDefinition.externalParameters.version = '../../x';
     });
-    await refused(() => call('POST', '/v1/releases', { bundle: version }), { status: 400, code: 'invalid_input', message: /not SERVICE@VERSION/ });
+    await refused(() => call('POST', '/v1/releases', { bundle: version }), { status: 400, code: 'invalid_input', message: /version "\.\.\/\.\.\/x" is not valid/ });
   });
   test('the same version with other content is 409 naming both digests', async () => {
     const r = await makeRelease(fx, '1.0.0', { extra: ' other build' });
@@ -236,19 +236,19 @@ describe('blobs', () => {
 
 describe('routes and query parameters', () => {
   test('an unknown route is 404 and a wrong method is 4xx', async () => {
-    await refused(() => call('GET', '/v1/nothing-here'), { status: 404, code: 'not_found', audited: false });
-    await refused(() => call('DELETE', '/v1/releases'), { status: 400, code: 'invalid_input', message: /method DELETE/, audited: false });
+    await refused(() => call('GET', '/v1/nothing-here'), { status: 404, code: 'not_found' });
+    await refused(() => call('DELETE', '/v1/releases'), { status: 400, code: 'invalid_input', message: /method DELETE/ });
   });
   test('query parameters out of range are 400 naming the parameter', async () => {
     for (const p of ['/v1/releases?limit=0', '/v1/releases?limit=abc', '/v1/promotions?limit=1001', '/v1/audit/entries?limit=-1', '/v1/releases?service=Bad_Name', '/v1/audit/proof?index=999999']) {
-      const { res } = await refused(() => call('GET', p), { status: 400, code: 'invalid_input', audited: false });
+      const { res } = await refused(() => call('GET', p), { status: 400, code: 'invalid_input' });
       assert.ok(res.json.error.details.field, p);
     }
   });
   test('a bad release reference and broken percent-encoding are 400, not 500', async () => {
-    await refused(() => call('GET', '/v1/releases/checkout@..%2F..'), { status: 400, code: 'invalid_input', audited: false });
-    await refused(() => call('GET', '/v1/releases/%ZZ'), { status: 400, code: 'invalid_input', audited: false });
-    await refused(put('sha256:%E0%A4%A'), { status: 400, code: 'invalid_input', audited: false });
+    await refused(() => call('GET', '/v1/releases/checkout@..%2F..'), { status: 400, code: 'invalid_input' });
+    await refused(() => call('GET', '/v1/releases/%ZZ'), { status: 400, code: 'invalid_input' });
+    await refused(put('sha256:%E0%A4%A'), { status: 400, code: 'invalid_input' });
   });
 });
 

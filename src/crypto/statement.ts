@@ -286,6 +286,9 @@ export function parseReleaseStatement(bytes: Uint8Array, source = 'statement'): 
     validateSubjectName(s.name, source);
     return { name: s.name, kind: s.annotations[ANNOTATION.kind], digest: `sha256:${s.digest.sha256}` };
   });
+  if (!NAME_RE.test(service) || !VERSION_RE.test(version)) {
+    fail(`service "${service.slice(0, 63)}" or version "${version.slice(0, 128)}" is not valid (service: lowercase letters, digits, dashes; version: letters, digits, . _ + -)`, `subject[0].annotations`);
+  }
   const ext = r.data.predicate.buildDefinition.externalParameters;
   if (ext.service !== service || ext.version !== version) {
     fail('predicate externalParameters service/version do not match the subject annotations', 'predicate.buildDefinition.externalParameters');

@@ -22,8 +22,11 @@ export function createAuditWriter(deps: Pick<EngineDeps, 'log' | 'clock' | 'stor
       details: r.details ?? {},
     });
   /** a refusal changes nothing but the log */
-  const denied = (ctx: RequestContext, r: Omit<AuditRecord, 'outcome'>) =>
-    deps.store.transaction((tx) => record(tx, ctx, { ...r, outcome: 'denied' }));
+  const denied = async (ctx: RequestContext, r: Omit<AuditRecord, 'outcome'>) => {
+    const written = await deps.store.transaction((tx) => record(tx, ctx, { ...r, outcome: 'denied' }));
+    ctx.denialRecorded = true;
+    return written;
+  };
   return { record, denied };
 }
 export type AuditWriter = ReturnType<typeof createAuditWriter>;

@@ -25,6 +25,8 @@ export interface RequestContext {
   actor: string;
   principal?: Principal;
   requestDigest: string | null;
+  /** set once a denial of this request is in the audit log, so the HTTP layer does not log it twice */
+  denialRecorded?: boolean;
 }
 
 export const systemContext: RequestContext = { actor: 'system:reconciler', requestDigest: null };

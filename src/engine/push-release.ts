@@ -1,6 +1,5 @@
 /** Use-case: accept a signed release into the store, immutably. */
 import { DomainError } from '../domain/errors.ts';
-import { NAME_RE, VERSION_RE } from '../domain/ids.ts';
 import type { ReleaseRecord, SubjectRecord } from '../store/store.ts';
 import { verifyRelease } from './release-verify.ts';
 import type { AuditWriter } from './audit-writer.ts';
@@ -34,16 +33,6 @@ export function createPushRelease(deps: Pick<EngineDeps, 'store' | 'project' | '
       return refuse(
         new DomainError('signature_invalid', `release bundle signature does not verify: ${verified.signature.reason}`, {
           fix: 'sign the release with a key listed under `keys` in stagegate.yaml (stagegate release create --key ...)',
-        }),
-        subject,
-      );
-    }
-    // the signed statement is only bounded in length; refuse names no API could address later
-    if (!NAME_RE.test(verified.service) || !VERSION_RE.test(verified.version)) {
-      return refuse(
-        new DomainError('invalid_input', `the signed release names "${verified.service.slice(0, 63)}@${verified.version.slice(0, 128)}", which is not SERVICE@VERSION`, {
-          field: 'subject[0].annotations',
-          fix: 'sign releases with `stagegate release create --service NAME --version V` (version: letters, digits, ".", "_", "+", "-")',
         }),
         subject,
       );

@@ -99,12 +99,14 @@ export function createRequestHandler(deps: HttpAppDeps) {
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     let status = 500;
+    // the request's context as far as it is known; a refusal not yet audited is audited below
+    const state: { ctx: RequestContext } = { ctx: { actor: 'anonymous', requestDigest: null } };
     try {
       // prefixed, not resolved against a base: `//x` is a path here, not a host
       const target = req.url ?? '/';
       const url = target.startsWith('/') && URL.canParse(`http://localhost${target}`) ? new URL(`http://localhost${target}`) : undefined;
       if (!url) throw new DomainError('invalid_input', `request target "${target.slice(0, 100)}" is not a path`, { fix: 'send an origin-form request target such as /v1/releases' });
-      const reply = await dispatch(req, url);
+      const reply = await dispatch(req, url, state);
       status = reply.status;
       await send(res, reply);
     } catch (e) {
@@ -118,12 +120,18 @@ export function createRequestHandler(deps: HttpAppDeps) {
         res.end(text);
       } else res.destroy();
       if (status === 413) req.resume();
+      if (err && status >= 400 && status < 500 && !state.ctx.denialRecorded) {
+        const subject = `${req.method} ${(req.url ?? '').split('?')[0]?.slice(0, 200)}`;
+        await engine.audit
+          .denied(state.ctx, { action: 'request.rejected', subject, details: { code: err.code, reason: err.message.slice(0, 1000) } })
+          .catch((e: unknown) => logger.error({ err: e }, 'could not audit a refused request'));
+      }
     } finally {
       logger.debug({ method: req.method, path: req.url?.split('?')[0]?.slice(0, 200), status, ms: Date.now() - started }, 'request');
     }
   };
 
-  async function dispatch(req: IncomingMessage, url: URL): Promise<Reply> {
+  async function dispatch(req: IncomingMessage, url: URL, state: { ctx: RequestContext }): Promise<Reply> {
     const pathname = url.pathname;
     if (pathname.length > 2048) throw new DomainError('invalid_input', 'path too long', { fix: 'use a shorter path' });
     let methodMismatch = false;
@@ -146,21 +154,18 @@ export function createRequestHandler(deps: HttpAppDeps) {
       const body =
         route.rawBody || req.method === 'GET' || req.method === 'DELETE'
           ? Buffer.alloc(0)
-          : await readBody(req, deps.maxBodyBytes).catch(async (e: unknown) => {
-              // refused before authentication (the body is read first): audited as an anonymous denial
-              if (e instanceof DomainError) {
-                await engine.audit.denied({ actor: 'anonymous', requestDigest: null }, { action: 'request.rejected', subject: `${req.method} ${pathname.slice(0, 200)}`, details: { reason: e.message } });
-              }
-              throw e;
-            });
+          : await readBody(req, deps.maxBodyBytes);
       const requestDigest = route.rawBody ? (params['digest'] ?? null) : `sha256:${createHash('sha256').update(`${req.method} ${pathname}\n`).update(body).digest('hex')}`;
       let ctx: RequestContext = { actor: 'anonymous', requestDigest };
+      state.ctx = ctx;
       if (route.auth) {
         const principal = await engine.tokens.authenticate(req.headers.authorization, requestDigest, `${req.method} ${pathname.slice(0, 200)}`);
         if (!principal) {
+          ctx.denialRecorded = true; // authenticate audited it as auth.failed
           throw new DomainError('unauthenticated', 'missing, malformed, unknown or revoked token', { fix: 'send Authorization: Bearer <token> (CLI: --token or STAGEGATE_TOKEN)' });
         }
         ctx = { actor: principal.id, principal, requestDigest };
+        state.ctx = ctx;
       }
       const json = async <T>(schema: z.ZodType<T>, action: string): Promise<T> => {
         let value: unknown;

@@ -8,6 +8,7 @@ import { isDomainError } from '../domain/errors.ts';
 import { storeContract } from './contract.ts';
 import { auditEntry, promotion, rejectsWith, release } from './contract-fixtures.ts';
 import { openSqliteStore } from './sqlite-store.ts';
+import { knownMigrationNames } from './migrations/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stagegate-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,7 +43,7 @@ describe('openSqliteStore', () => {
     await s2.close();
     raw(file, (db) => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('select name from kysely_migration').all(), [{ name: '0001-initial' }]);
+      assert.deepEqual(db.prepare('select name from kysely_migration').all(), knownMigrationNames().map((name) => ({ name })));
     });
   });
 

@@ -1,3 +1,4 @@
+import { DomainError } from '../../domain/errors.ts';
 import { z } from 'zod';
 import { NAME_RE, VERSION_RE } from '../../domain/ids.ts';
 import type { Engine } from '../../engine/engine.ts';
@@ -46,7 +47,12 @@ export function releaseRoutes(engine: Engine, maxBlobBytes: number): Route[] {
         const ref = c.params['ref']!;
         const at = ref.indexOf('@');
         const valid = /^sha256:[a-f0-9]{64}$/.test(ref) || (at > 0 && NAME_RE.test(ref.slice(0, at)) && VERSION_RE.test(ref.slice(at + 1)));
-        if (!valid) return { status: 400, json: { error: { code: 'invalid_input', message: `"${ref.slice(0, 80)}" is not service@version or sha256:<hex>`, details: { field: 'ref', fix: 'name a release as SERVICE@VERSION (checkout@1.4.2) or by its id sha256:<64 hex>' } } } };
+        if (!valid) {
+          throw new DomainError('invalid_input', `"${ref.slice(0, 80)}" is not service@version or sha256:<hex>`, {
+            field: 'ref',
+            fix: 'name a release as SERVICE@VERSION (checkout@1.4.2) or by its id sha256:<64 hex>',
+          });
+        }
         const r = await engine.queries.release(c.ctx, ref);
         return { status: 200, json: { release: { ...r, bundle: JSON.parse(r.bundle) as unknown } } };
       },

@@ -2,11 +2,12 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { DomainError } from '../domain/errors.ts';
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, usage: string, allowPositionals = true) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, usage: string, allowPositionals = true, command?: string) {
   try {
     return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (e) {
-    throw new DomainError('invalid_input', (e as Error).message, { fix: `usage: ${usage}` });
+    const message = (e as Error).message;
+    throw new DomainError('invalid_input', command ? `${command}: ${message}` : message, { fix: usage.startsWith('usage:') ? usage : `usage: ${usage}` });
   }
 }
 

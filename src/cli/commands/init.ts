@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DomainError } from '../../domain/errors.ts';
 import { scaffoldProject } from '../../project/scaffold.ts';
+import { parse as parseFlags } from '../args.ts';
 import type { Command } from '../command.ts';
 
 const usage = `usage: stagegate init [DIR] [--project NAME] [--service NAME] [--force] [--json]
@@ -47,15 +47,10 @@ export const initCommand: Command = {
 };
 
 function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      project: { type: 'string' },
-      service: { type: 'string' },
-      force: { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
+  return parseFlags(args, {
+    project: { type: 'string' },
+    service: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  }, usage, true, 'init');
 }

@@ -1,9 +1,9 @@
 /** `stagegate keys generate`: make an ECDSA P-256 key pair for signing releases, offline. */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DomainError } from '../../domain/errors.ts';
 import { writeKeyPair } from '../../crypto/keys.ts';
+import { parse as parseFlags } from '../args.ts';
 import type { Command } from '../command.ts';
 import { exitCodes } from '../command.ts';
 
@@ -14,20 +14,11 @@ NAME defaults to "release". Existing files are never overwritten.
 Put the .pub file's contents under \`keys\` in stagegate.yaml; keep the .key secret.`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        out: { type: 'string' },
-        name: { type: 'string', default: 'release' },
-        json: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (e) {
-    throw new DomainError('invalid_input', `keys generate: ${(e as Error).message}`, { fix: usage });
-  }
+  return parseFlags(args, {
+    out: { type: 'string' },
+    name: { type: 'string', default: 'release' },
+    json: { type: 'boolean', default: false },
+  }, usage, false, 'keys generate').values;
 }
 
 export const keysGenerateCommand: Command = {

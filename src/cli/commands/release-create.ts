@@ -1,9 +1,9 @@
 /** `stagegate release create`: hash, sign and bundle a release offline. */
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DomainError } from '../../domain/errors.ts';
 import { createRelease } from '../../engine/release-create.ts';
+import { parse as parseFlags } from '../args.ts';
 import type { Command } from '../command.ts';
 import { exitCodes } from '../command.ts';
 
@@ -14,26 +14,17 @@ Hashes each artifact and config file, signs an in-toto statement (SLSA provenanc
 P-256 private KEY and writes a Sigstore bundle to FILE. Repeat --artifact and --image as needed.`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        service: { type: 'string' },
-        version: { type: 'string' },
-        artifact: { type: 'string', multiple: true, default: [] },
-        image: { type: 'string', multiple: true, default: [] },
-        config: { type: 'string' },
-        provenance: { type: 'string' },
-        key: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (e) {
-    throw new DomainError('invalid_input', `release create: ${(e as Error).message}`, { fix: usage });
-  }
+  return parseFlags(args, {
+    service: { type: 'string' },
+    version: { type: 'string' },
+    artifact: { type: 'string', multiple: true, default: [] },
+    image: { type: 'string', multiple: true, default: [] },
+    config: { type: 'string' },
+    provenance: { type: 'string' },
+    key: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, usage, false, 'release create').values;
 }
 
 export const releaseCreateCommand: Command = {

@@ -2,12 +2,12 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DomainError } from '../../domain/errors.ts';
 import { MAX_BUNDLE_BYTES } from '../../crypto/bundle.ts';
 import { keyIdOf, loadPublicKey } from '../../crypto/keys.ts';
 import { verifyRelease } from '../../engine/release-verify.ts';
 import type { VerifyReleaseResult } from '../../engine/release-verify.ts';
+import { parse as parseFlags } from '../args.ts';
 import type { Command } from '../command.ts';
 import { exitCodes } from '../command.ts';
 
@@ -18,21 +18,12 @@ artifact (matched by file name) and config file has the signed digest. Exit 0 on
 signature is valid and nothing is mismatched, missing or unexpected; exit 1 otherwise.`;
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        key: { type: 'string', multiple: true, default: [] },
-        artifact: { type: 'string', multiple: true, default: [] },
-        config: { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    });
-  } catch (e) {
-    throw new DomainError('invalid_input', `release verify: ${(e as Error).message}`, { fix: usage });
-  }
+  return parseFlags(args, {
+    key: { type: 'string', multiple: true, default: [] },
+    artifact: { type: 'string', multiple: true, default: [] },
+    config: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  }, usage, true, 'release verify');
 }
 
 async function readText(path: string, what: string, fix: string, max: number): Promise<string> {

@@ -9,14 +9,15 @@
  * step as interrupted. See docs/adr/0002-steps-survive-restarts.md.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
+import { createExclusive, isAlive, readJson, tail, writeAtomic } from './exec-run-dir.ts';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,80}$/;
 const NO_NUL = /^[^\0]*$/;
@@ -79,7 +80,6 @@ interface Marker {
 }
 
 const SUPERVISOR = fileURLToPath(new URL('./exec-supervisor.js', import.meta.url));
-const TAIL_BYTES = 4096;
 const INTERRUPTED =
   'interrupted: the step started but its supervisor died; outcome unknown, check the target and retry the promotion';
 
@@ -90,96 +90,6 @@ function invalid(what: string, error: z.ZodError): DomainError {
     field,
     fix: 'check the exec target settings for this environment in stagegate.yaml',
   });
-}
-
-const errno = (e: unknown): unknown => (typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined);
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    // every file here is written whole (rename or link), so this is damage from outside
-    throw new DomainError('internal', `${path} is not valid JSON`, {
-      file: path,
-      fix: 'the run directory was damaged; check the target by hand, then retry the promotion',
-    });
-  }
-}
-
-async function writeTemp(path: string, text: string): Promise<string> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  return tmp;
-}
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await rename(await writeTemp(path, text), path);
-}
-/** create `path` holding `text` only if it does not exist; link(2) is atomic and exclusive */
-async function createExclusive(path: string, text: string): Promise<boolean> {
-  const tmp = await writeTemp(path, text);
-  try {
-    await link(tmp, path);
-    return true;
-  } catch (e) {
-    if (errno(e) === 'EEXIST') return false;
-    throw e;
-  } finally {
-    await unlink(tmp);
-  }
-}
-
-/** boot id + kernel start time (as the supervisor records it) and state of a process; Linux only */
-function procState(pid: number): { identity: string; state: string } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  return { identity: `${boot}:${fields[19] ?? ''}`, state: fields[0] ?? '' };
-}
-/** is this the very process that was recorded (not a zombie, not a reused pid)? */
-function isAlive(pid: number, identity: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if (errno(e) !== 'EPERM') return false;
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const now = procState(pid);
-    return now.state !== 'Z' && now.state !== 'X' && (identity === null || identity === now.identity);
-  } catch {
-    return false;
-  }
-}
-
-async function tail(runDir: string, name: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let need = TAIL_BYTES;
-  for (const file of [name, `${name}.1`]) {
-    try {
-      const buf = await readFile(join(runDir, file));
-      chunks.unshift(buf.subarray(Math.max(0, buf.length - need)));
-      need -= Math.min(need, buf.length);
-    } catch (e) {
-      if (errno(e) !== 'ENOENT') throw e;
-    }
-    if (need === 0) break;
-  }
-  let all = Buffer.concat(chunks);
-  while (all.length > 0 && ((all[0] ?? 0) & 0xc0) === 0x80) all = all.subarray(1); // a cut UTF-8 sequence
-  return all.toString('utf8');
 }
 
 const shown = (argv: readonly string[]): string => {

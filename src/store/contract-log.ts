@@ -153,5 +153,27 @@ export function transactionContract(open: OpenStore): void {
         const entries = await s.read.audit.listEntries(0, 100);
         assert.deepEqual(new Set(entries.map((e) => (JSON.parse(e.entry) as { writer: number }).writer)).size, 50);
       }));
+
+    test('among concurrent transactions, one that throws rolls back alone; the others commit', () =>
+      withStore(open, async (s) => {
+        const runs = Array.from({ length: 30 }, (_, i) =>
+          s.transaction(async (tx) => {
+            await tx.meta.set(`k${i}`, `v${i}`);
+            const n = await tx.audit.size();
+            await tx.audit.appendEntry({ index: n, entry: JSON.stringify({ writer: i }), createdAt: at(n) });
+            if (i % 3 === 0) throw new Error(`writer ${i} fails after writing`);
+            return i;
+          }),
+        );
+        const settled = await Promise.allSettled(runs);
+        settled.forEach((r, i) => {
+          assert.equal(r.status, i % 3 === 0 ? 'rejected' : 'fulfilled', `writer ${i}`);
+          if (r.status === 'rejected') assert.match(String(r.reason), new RegExp(`writer ${i} fails`));
+        });
+        for (let i = 0; i < 30; i++) assert.equal(await s.read.meta.get(`k${i}`), i % 3 === 0 ? undefined : `v${i}`);
+        assert.equal(await s.read.audit.size(), 20);
+        const writers = (await s.read.audit.listEntries(0, 100)).map((e) => (JSON.parse(e.entry) as { writer: number }).writer);
+        assert.deepEqual([...writers].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 !== 0));
+      }));
   });
 }

@@ -17,6 +17,7 @@ import {
   Kysely,
   SqliteDialect,
   type SqliteDatabase,
+  sql,
 } from 'kysely';
 import { DomainError, isDomainError } from '../domain/errors.ts';
 import { createRepos } from './kysely-repos.ts';
@@ -115,6 +116,70 @@ function guardReads(repos: Repos): Repos {
   return out as unknown as Repos;
 }
 
+interface Job {
+  fn: (tx: Repos) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** transactions that queue up while one commits share the next commit (and its fsync) */
+const MAX_GROUP = 64;
+
+/**
+ * Group commit. Each caller's transaction runs alone, in order, inside a SAVEPOINT of one SQLite
+ * transaction; one that throws is rolled back to its savepoint and fails alone. Every caller's
+ * promise settles only after the COMMIT that holds its writes (or fails with it), so a resolved
+ * transaction is as durable as before. Alone, a transaction is a batch of one.
+ */
+function createGroupCommit(kysely: Kysely<Database>) {
+  const queue: Job[] = [];
+  let draining = false;
+
+  async function runBatch(batch: Job[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await kysely.transaction().execute(async (trx) => {
+        for (const job of batch) {
+          await sql`savepoint sg_tx`.execute(trx);
+          try {
+            const value = await inTransaction.run(true, () => job.fn(createRepos(trx)));
+            await sql`release sg_tx`.execute(trx);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await sql`rollback to sg_tx`.execute(trx);
+            await sql`release sg_tx`.execute(trx);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const job of batch) job.reject(error);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.error);
+    });
+  }
+
+  async function drain(): Promise<void> {
+    draining = true;
+    try {
+      while (queue.length > 0) await runBatch(queue.splice(0, MAX_GROUP));
+    } finally {
+      draining = false;
+    }
+  }
+
+  return function transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!draining) void drain();
+    });
+  };
+}
+
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const { file, durability = 'full' } = options;
   if (durability !== 'full' && durability !== 'normal') {
@@ -137,13 +202,14 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   }
   const kysely = db;
   const read = guardReads(createRepos(kysely));
+  const groupCommit = createGroupCommit(kysely);
   let closed = false;
   return {
     kind: 'sqlite',
     read,
     transaction<T>(fn: (tx: Repos) => Promise<T>): Promise<T> {
       if (inTransaction.getStore()) return Promise.reject(nestedError('store.transaction()'));
-      return kysely.transaction().execute((trx) => inTransaction.run(true, () => fn(createRepos(trx))));
+      return groupCommit(fn);
     },
     async close() {
       if (closed) return;

@@ -28,7 +28,8 @@ export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, a
     const ok = secretMatches(parsed.secret, rec?.secretHash ?? hashSecret('unknown-token-id'));
     if (!rec || !ok) return fail(`unknown token or wrong secret (token id ${parsed.id})`);
     if (rec.revokedAt) return fail(`token ${rec.id} was revoked at ${rec.revokedAt}`);
-    return { id: rec.actor, role: rec.role as Role, tokenId: rec.id };
+    if (rec.expiresAt && rec.expiresAt <= deps.clock().toISOString()) return fail(`token ${rec.id} expired at ${rec.expiresAt}`);
+    return { id: rec.actor, role: rec.role as Role, tokenId: rec.id, scopes: rec.scopes };
   }
 
   /** on first start: make the admin token (or take the given one); returns it only when created now */
@@ -37,24 +38,29 @@ export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, a
       if ((await tx.meta.get('bootstrapped')) === 'yes') return undefined;
       const t = given ? { ...parseToken(given)!, token: given } : newToken();
       const now = deps.clock().toISOString();
-      await tx.tokens.insert({ id: t.id, name: 'bootstrap', secretHash: hashSecret(t.secret), actor: 'user:admin', role: 'admin', createdAt: now, revokedAt: null });
+      await tx.tokens.insert({ id: t.id, name: 'bootstrap', secretHash: hashSecret(t.secret), actor: 'user:admin', role: 'admin', createdAt: now, revokedAt: null, scopes: [], expiresAt: null });
       await tx.meta.set('bootstrapped', 'yes');
       await audit.record(tx, { actor: 'system:bootstrap', requestDigest: null }, { action: 'token.create', outcome: 'succeeded', subject: `token:${t.id}`, details: { actor: 'user:admin', role: 'admin' } });
       return t.token;
     });
   }
 
-  async function create(ctx: RequestContext, input: { name: string; actor: string; role: string }): Promise<{ token: string; record: PublicToken }> {
+  async function create(
+    ctx: RequestContext,
+    input: { name: string; actor: string; role: string; scopes?: readonly string[]; expiresInHours?: number },
+  ): Promise<{ token: string; record: PublicToken }> {
     await guard(audit, ctx, 'token.create', `actor:${input.actor}`);
     if (!(roles as readonly string[]).includes(input.role) || !NAME_RE.test(input.name) || !/^user:[a-z][a-z0-9._-]{0,62}$/.test(input.actor)) {
       await audit.denied(ctx, { action: 'token.create', subject: `actor:${input.actor.slice(0, 80)}`, details: { reason: 'invalid name, actor or role' } });
       throw new DomainError('invalid_input', 'token needs a name (lowercase), an actor user:NAME and a role', { fix: `role is one of ${roles.join(', ')}` });
     }
     const t = newToken();
-    const record: TokenRecord = { id: t.id, name: input.name, secretHash: hashSecret(t.secret), actor: input.actor, role: input.role, createdAt: deps.clock().toISOString(), revokedAt: null };
+    const now = deps.clock();
+    const expiresAt = input.expiresInHours ? new Date(now.getTime() + input.expiresInHours * 3_600_000).toISOString() : null;
+    const record: TokenRecord = { id: t.id, name: input.name, secretHash: hashSecret(t.secret), actor: input.actor, role: input.role, createdAt: now.toISOString(), revokedAt: null, scopes: [...(input.scopes ?? [])], expiresAt };
     await deps.store.transaction(async (tx) => {
       await tx.tokens.insert(record);
-      await audit.record(tx, ctx, { action: 'token.create', outcome: 'succeeded', subject: `token:${t.id}`, details: { name: input.name, actor: input.actor, role: input.role } });
+      await audit.record(tx, ctx, { action: 'token.create', outcome: 'succeeded', subject: `token:${t.id}`, details: { name: input.name, actor: input.actor, role: input.role, scopes: record.scopes, expiresAt } });
     });
     return { token: t.token, record: publicView(record) };
   }

@@ -26,6 +26,15 @@ export interface Principal {
   role: Role;
   /** the token that authenticated the request */
   tokenId: string;
+  /** the actions the credential is limited to (`release.push`, `*.read`, `promotion.*`); empty = no limit */
+  scopes?: readonly string[];
+}
+
+/** does a scope list allow the action? `*.read` and `promotion.*` are wildcards on one side of the dot */
+export function scopeAllows(scopes: readonly string[] | undefined, action: string): boolean {
+  if (!scopes || scopes.length === 0) return true;
+  const [noun, verb] = action.split('.');
+  return scopes.some((s) => s === action || s === '*' || s === `*.${verb}` || s === `${noun}.*`);
 }
 
 export type Decision = { allowed: true; reason: string } | { allowed: false; reason: string };
@@ -47,6 +56,9 @@ const grants: Record<Role, ReadonlySet<Action>> = {
 
 /** deny by default: allowed only when the principal's role grants the action */
 export function authorize(principal: Principal, action: Action, _resource: string): Decision {
+  if (!scopeAllows(principal.scopes, action)) {
+    return { allowed: false, reason: `the token's scopes [${principal.scopes?.join(', ')}] do not include ${action}; use a token with that scope` };
+  }
   return grants[principal.role]?.has(action)
     ? { allowed: true, reason: `role ${principal.role} grants ${action}` }
     : {

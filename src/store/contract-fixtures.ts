@@ -75,6 +75,8 @@ export function step(promotionId: string, name: string): Pick<StepRecord, 'promo
 
 export function token(id: string, over: Partial<TokenRecord> = {}): TokenRecord {
   return {
+    scopes: [],
+    expiresAt: null,
     id,
     name: `ci-${id}`,
     secretHash: createHash('sha256').update(`secret-${id}`).digest('hex'),

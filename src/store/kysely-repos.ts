@@ -3,6 +3,7 @@
  * transaction. Portable SQL only (no SQLite-only functions), so PostgreSQL can reuse this file.
  * Multi-statement writes run in their own transaction when not already inside one.
  */
+import { approvalRepo, breakGlassRepo, elevationRepo, revocationRepo } from './kysely-access-repos.ts';
 import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../domain/errors.ts';
 import { promotionStates } from '../domain/promotion.ts';
@@ -32,6 +33,10 @@ export function createRepos(db: Db): Repos {
     promotions: promotionRepo(db),
     steps: stepRepo(db),
     tokens: tokenRepo(db),
+    approvals: approvalRepo(db),
+    elevations: elevationRepo(db),
+    breakGlass: breakGlassRepo(db),
+    revocations: revocationRepo(db),
     audit: auditRepo(db),
     meta: metaRepo(db),
   };

@@ -6,6 +6,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../domain/errors.ts';
 import type { Database } from './schema.ts';
 import type { StepRecord, StepRepo, TokenRecord, TokenRepo } from './store.ts';
+import { decodeList, encodeList } from './kysely-access-repos.ts';
 import { MAX_LIST_LIMIT, checkText, checkTimestamp, constraintOf, decodeEnum } from './store-checks.ts';
 
 type Db = Kysely<Database>;
@@ -112,12 +113,15 @@ export function tokenRepo(db: Db): TokenRepo {
     role: r.role,
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
+    scopes: decodeList(r.scopes, `tokens row ${r.id} scopes`),
+    expiresAt: r.expires_at,
   });
   return {
     async insert(t) {
       for (const f of ['id', 'name', 'secretHash', 'actor', 'role'] as const) checkText(t[f], `token.${f}`, 512);
       checkTimestamp(t.createdAt, 'token.createdAt');
       if (t.revokedAt !== null) checkTimestamp(t.revokedAt, 'token.revokedAt');
+      if (t.expiresAt !== null) checkTimestamp(t.expiresAt, 'token.expiresAt');
       try {
         await db
           .insertInto('tokens')
@@ -129,6 +133,8 @@ export function tokenRepo(db: Db): TokenRepo {
             role: t.role,
             created_at: t.createdAt,
             revoked_at: t.revokedAt,
+            scopes: encodeList(t.scopes, 'token.scopes'),
+            expires_at: t.expiresAt,
           })
           .execute();
       } catch (e) {

@@ -67,6 +67,56 @@ export interface TokensTable {
   role: string;
   created_at: string;
   revoked_at: string | null;
+  scopes: string | null;
+  expires_at: string | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  promotion_id: string;
+  approver: string;
+  groups: string;
+  decision: string;
+  comment: string;
+  binding: string;
+  bundle: string;
+  personally_signed: number;
+  created_at: string;
+}
+
+export interface ElevationsTable {
+  id: string;
+  principal: string;
+  role: string;
+  reason: string;
+  duration_ms: number;
+  status: string;
+  requested_at: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  expires_at: string | null;
+}
+
+export interface BreakGlassTable {
+  id: string;
+  promotion_id: string;
+  requested_by: string;
+  justification: string;
+  skip: string;
+  status: string;
+  created_at: string;
+  time_box_ms: number;
+  confirmed_by: string | null;
+  confirmed_at: string | null;
+  expires_at: string | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  review_comment: string | null;
+}
+
+export interface RevokedSessionsTable {
+  jti: string;
+  expires_at: string;
 }
 
 export interface AuditEntriesTable {
@@ -98,6 +148,10 @@ export interface Database {
   promotions: PromotionsTable;
   steps: StepsTable;
   tokens: TokensTable;
+  approvals: ApprovalsTable;
+  elevations: ElevationsTable;
+  break_glass: BreakGlassTable;
+  revoked_sessions: RevokedSessionsTable;
   audit_entries: AuditEntriesTable;
   merkle_nodes: MerkleNodesTable;
   checkpoints: CheckpointsTable;

@@ -114,6 +114,90 @@ export interface TokenRecord {
   role: string;
   createdAt: Timestamp;
   revokedAt: Timestamp | null;
+  /** what the token may be used for; empty = everything its role allows */
+  scopes: string[];
+  /** null = does not expire */
+  expiresAt: Timestamp | null;
+}
+
+export interface ApprovalRecord {
+  id: string;
+  promotionId: string;
+  /** principal id, e.g. `user:alice` */
+  approver: string;
+  /** the approver's groups when they decided (what the rules count) */
+  groups: string[];
+  decision: 'approve' | 'reject';
+  comment: string;
+  /** sha256 over release id + environment + policy digest: what was approved */
+  binding: string;
+  /** the signed approval statement (Sigstore bundle JSON) */
+  bundle: string;
+  personallySigned: boolean;
+  createdAt: Timestamp;
+}
+
+export interface ApprovalRepo {
+  insert(a: ApprovalRecord): Promise<void>;
+  /** the decisions on one promotion, oldest first */
+  list(promotionId: string): Promise<ApprovalRecord[]>;
+}
+
+export interface ElevationRecord {
+  id: string;
+  principal: string;
+  role: string;
+  reason: string;
+  durationMs: number;
+  status: 'pending' | 'active' | 'denied';
+  requestedAt: Timestamp;
+  decidedBy: string | null;
+  decidedAt: Timestamp | null;
+  /** set when approved: decidedAt + durationMs */
+  expiresAt: Timestamp | null;
+}
+
+export interface ElevationRepo {
+  insert(e: ElevationRecord): Promise<void>;
+  get(id: string): Promise<ElevationRecord | undefined>;
+  /** decide a pending request; false if it was not pending */
+  decide(id: string, patch: Pick<ElevationRecord, 'status' | 'decidedBy' | 'decidedAt' | 'expiresAt'>): Promise<boolean>;
+  /** active elevations of a principal that have not expired at `now` */
+  activeFor(principal: string, now: Timestamp): Promise<ElevationRecord[]>;
+  list(q: { status?: ElevationRecord['status']; limit: number }): Promise<ElevationRecord[]>;
+}
+
+export interface BreakGlassRecord {
+  id: string;
+  promotionId: string;
+  requestedBy: string;
+  justification: string;
+  /** the gates it may skip: approvals, freeze, soak */
+  skip: string[];
+  status: 'pending' | 'active' | 'rejected';
+  createdAt: Timestamp;
+  timeBoxMs: number;
+  confirmedBy: string | null;
+  confirmedAt: Timestamp | null;
+  expiresAt: Timestamp | null;
+  reviewedBy: string | null;
+  reviewedAt: Timestamp | null;
+  reviewComment: string | null;
+}
+
+export interface BreakGlassRepo {
+  insert(b: BreakGlassRecord): Promise<void>;
+  get(id: string): Promise<BreakGlassRecord | undefined>;
+  /** apply the patch only if the record has `expectStatus` (and, for reviews, is not reviewed yet) */
+  update(id: string, expectStatus: BreakGlassRecord['status'], patch: Partial<Omit<BreakGlassRecord, 'id' | 'promotionId'>>): Promise<boolean>;
+  forPromotion(promotionId: string): Promise<BreakGlassRecord[]>;
+  /** confirmed break-glass uses nobody has reviewed yet, oldest first */
+  unreviewed(limit: number): Promise<BreakGlassRecord[]>;
+}
+
+export interface RevocationRepo {
+  revoke(jti: string, expiresAt: Timestamp): Promise<void>;
+  isRevoked(jti: string): Promise<boolean>;
 }
 
 export interface AuditEntryRow {
@@ -200,6 +284,10 @@ export interface Repos {
   promotions: PromotionRepo;
   steps: StepRepo;
   tokens: TokenRepo;
+  approvals: ApprovalRepo;
+  elevations: ElevationRepo;
+  breakGlass: BreakGlassRepo;
+  revocations: RevocationRepo;
   audit: AuditRepo;
   meta: MetaRepo;
 }

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import type { Engine } from '../../engine/engine.ts';
 import type { Route } from '../http.ts';
 
-const createBody = z.object({ name: z.string().min(1).max(63), actor: z.string().min(1).max(80), role: z.string().min(1).max(20) }).strict();
+const createBody = z
+  .object({
+    name: z.string().min(1).max(63),
+    actor: z.string().min(1).max(80),
+    role: z.string().min(1).max(20),
+    scopes: z.array(z.string().regex(/^[a-z][a-z0-9.:*-]{0,63}$/)).max(32).optional(),
+    expiresInHours: z.number().int().min(1).max(24 * 365).optional(),
+  })
+  .strict();
 
 export function tokenRoutes(engine: Engine): Route[] {
   return [

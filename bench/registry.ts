@@ -3,6 +3,7 @@ import { runArtifactVerify } from './artifact-verify.ts';
 import { runAttestationVerify } from './attestation-verify.ts';
 import { runAuditAppend } from './audit-append.ts';
 import { runAuditProofs } from './audit-proofs.ts';
+import { runGateRules } from './gate-rules.ts';
 import { runMemoryArtifact } from './memory-artifact.ts';
 import { runMemoryIdle } from './memory-idle.ts';
 import type { Benchmark } from './util.ts';
@@ -14,4 +15,5 @@ export const benchmarks: readonly Benchmark[] = [
   { name: 'audit-proofs', cheap: true, run: runAuditProofs },
   { name: 'memory-artifact', cheap: true, run: runMemoryArtifact },
   { name: 'memory-idle', cheap: true, run: runMemoryIdle },
+  { name: 'gate-rules', cheap: true, run: runGateRules },
 ];

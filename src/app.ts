@@ -1,4 +1,5 @@
 /** Composition root: config + store + clock + keys + logger -> a running stagegate server. */
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -6,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAuditLog } from './audit/log.ts';
+import { keyIdOf, loadPrivateKey, writeKeyPair } from './crypto/keys.ts';
 import { generateNoteKey } from './audit/note.ts';
 import type { Config } from './config.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
@@ -40,6 +42,19 @@ async function logSigner(dataDir: string, origin: string): Promise<string> {
   await writeFile(file, `${k.signerKey}\n`, { mode: 0o600, flag: 'wx' });
   await writeFile(path.join(dataDir, 'keys', 'audit-log.pub'), `${k.verifierKey}\n`);
   return k.signerKey;
+}
+
+/** the server's ECDSA P-256 key: signs approval records; made once per data folder, mode 0600 */
+async function serverSigningKey(dataDir: string): Promise<{ privateKey: KeyObject; publicKeyPem: string; keyId: string }> {
+  const dir = path.join(dataDir, 'keys');
+  const file = path.join(dir, 'server.key');
+  if (!existsSync(file)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeKeyPair(dir, 'server');
+  }
+  const privateKey = loadPrivateKey(await readFile(file, 'utf8'), file);
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: keyIdOf(publicKey) };
 }
 
 export async function createApp(opts: { config: Config; logger: Logger; clock?: () => Date; store?: Store }): Promise<App> {

@@ -17,6 +17,18 @@ export const actions = [
   'token.create',
   'token.read',
   'token.revoke',
+  'approval.decide',
+  'approval.read',
+  'freeze.read',
+  'policy.read',
+  'breakglass.request',
+  'breakglass.confirm',
+  'breakglass.review',
+  'elevation.request',
+  'elevation.approve',
+  'identity.read',
+  'identity.manage',
+  'session.create',
 ] as const;
 export type Action = (typeof actions)[number];
 

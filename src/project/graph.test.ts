@@ -52,7 +52,7 @@ describe('names', () => {
   });
   const project = {
     project: 'shop',
-    services: [{ name: 'checkout' }],
+    services: [{ name: 'checkout', rules: {} }],
     environments: ['dev', 'staging', 'prod'].map((name) => ({ name }) as Environment),
   } satisfies Pick<Project, 'project' | 'services' | 'environments'>;
   test('environmentOrder and findEnvironment', () => {

@@ -10,6 +10,9 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import { DomainError } from '../domain/errors.ts';
 import type { Digest } from '../domain/ids.ts';
+import { checkSections } from './sections.ts';
+import { normalizeApprovalPolicy } from '../engine/approvals/approval-schema.ts';
+import { withEnvironment } from '../policy/freeze-schema.ts';
 import { checkProjectGraph } from './graph.ts';
 import type { FieldPath } from './graph.ts';
 import { formatFieldPath, issueProblems } from './issues.ts';
@@ -197,6 +200,15 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
   }
 
   const f = parsed.data;
+  const semantic = checkSections(f, file);
+  if (semantic.problems.length) {
+    const problems = semantic.problems.map((p) => {
+      const pos = locate(doc, lc, p.path);
+      return at(pos.line, pos.col, formatFieldPath(p.path), p.message, p.fix);
+    });
+    problems.sort((a, b) => a.line - b.line || a.column - b.column);
+    fail(file, problems);
+  }
   return {
     apiVersion: f.apiVersion,
     project: f.project,
@@ -204,7 +216,7 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
     baseDir: resolve(opts.baseDir),
     digest: `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}` as Digest,
     keys: f.keys.map((k) => keys.get(k.name)!),
-    services: f.services.map((s) => ({ name: s.name, ...(s.description !== undefined ? { description: s.description } : {}) })),
+    services: f.services.map((s) => ({ name: s.name, ...(s.description !== undefined ? { description: s.description } : {}), rules: s.rules ?? {} })),
     targets: Object.fromEntries(
       Object.entries(f.targets).map(([name, t]) => [
         name,
@@ -213,7 +225,13 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
     ),
     environments: f.environments.map((e) => ({
       name: e.name, tier: e.tier, target: e.target, trustedKeys: e.trustedKeys, requires: e.requires ?? [], minSoakMs: e.minSoak ?? 0,
+      rules: e.rules ?? [],
+      ...(e.approvals ? { approvals: normalizeApprovalPolicy(e.approvals) } : {}),
+      freezes: withEnvironment(e.name, e.freezes ?? []),
     })),
+    ...(f.identities ? { identities: f.identities } : {}),
+    ...(f.policies ? { policiesDir: resolve(opts.baseDir, f.policies) } : {}),
+    gateRules: semantic.gateRules,
   };
 }
 

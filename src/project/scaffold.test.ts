@@ -33,7 +33,7 @@ describe('scaffoldProject', () => {
       ['staging', 'staging', ['dev'], 0],
       ['prod', 'prod', ['staging'], 600_000],
     ]);
-    assert.deepEqual(p.services, [{ name: 'app' }]);
+    assert.deepEqual(p.services, [{ name: 'app', rules: {} }]);
     assert.deepEqual(p.targets['local-exec']?.deploy, ['node', 'deploy.js']);
     const yaml = readFileSync(join(dir, 'stagegate.yaml'), 'utf8');
     for (const word of ['apiVersion', 'keys', 'services', 'targets', 'environments', 'minSoak', 'stagegate keys generate --out keys --name ci'])

@@ -3,8 +3,14 @@
  * `Project` shape the rest of stagegate uses. Durations become milliseconds; keys become PEM text.
  */
 import { z } from 'zod';
+import { identitiesSchema, type Identities } from '../auth/identity-schema.ts';
+import { DURATION_RE, parseDuration } from '../domain/duration.ts';
 import { NAME_RE } from '../domain/ids.ts';
 import type { Digest } from '../domain/ids.ts';
+import { approvalAllowedFields, approvalPolicySchema, type ApprovalPolicy } from '../engine/approvals/approval-schema.ts';
+import type { CompiledGateRule } from '../policy/cel/gate-rules.ts';
+import { type GateRule, gateRulesSchema, serviceGateRulesSchema } from '../policy/cel/schema.ts';
+import { type FreezeWindow, freezeWindowFields, freezeWindowsSchema } from '../policy/freeze-schema.ts';
 
 export const API_VERSION = 'stagegate.dev/v1';
 export const tiers = ['dev', 'test', 'staging', 'prod'] as const;
@@ -29,18 +35,7 @@ export const limits = {
 } as const;
 
 /** A duration: one or more `<number><unit>` parts, unit s, m, h or d; e.g. `0s`, `90s`, `1h30m`, `2d`. */
-export const DURATION_RE = /^(?:\d{1,6}[smhd]){1,4}$/;
-const unitMs = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Parse a duration (see DURATION_RE) to milliseconds; undefined when malformed or over a year. */
-export function parseDuration(text: string): number | undefined {
-  if (!DURATION_RE.test(text)) return undefined;
-  let ms = 0;
-  for (const m of text.matchAll(/(\d+)([smhd])/g)) {
-    ms += Number(m[1]) * unitMs[m[2] as keyof typeof unitMs];
-  }
-  return ms <= limits.maxDurationMs ? ms : undefined;
-}
+export { DURATION_RE, parseDuration } from '../domain/duration.ts';
 
 /** Env var names a target may set; STAGEGATE_* is reserved for the variables stagegate passes. */
 export const ENV_NAME_RE = /^(?!STAGEGATE_)[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -76,7 +71,11 @@ export const keySchema = z
   .describe('a trusted release-signing public key (ECDSA P-256)');
 
 export const serviceSchema = z
-  .strictObject({ name, description: z.string().max(limits.descriptionBytes).optional() })
+  .strictObject({
+    name,
+    description: z.string().max(limits.descriptionBytes).optional(),
+    rules: serviceGateRulesSchema.optional().describe('gate rules per environment name, added to (or replacing by id) the environment\'s rules'),
+  })
   .describe('a deployable unit');
 
 export const execTargetSchema = z
@@ -110,6 +109,9 @@ export const environmentSchema = z
     trustedKeys: nameList.min(1).describe('names from `keys` whose release signatures this environment accepts'),
     requires: nameList.optional().describe('environments the release must have Succeeded in first (earlier in the list)'),
     minSoak: duration.optional().describe('how long the release must have run in every required environment'),
+    rules: gateRulesSchema.optional().describe('CEL gate rules {id, expression, message}; see docs/gate-rules.md'),
+    approvals: approvalPolicySchema.optional().describe('approvals a promotion needs; see docs/approvals.md'),
+    freezes: freezeWindowsSchema.optional().describe('freeze windows; see docs/freeze-windows.md'),
   })
   .describe('a stage of the pipeline');
 
@@ -126,6 +128,13 @@ export const projectFileSchema = z
       .meta({ minProperties: 1, maxProperties: limits.targets })
       .describe('named targets; environments refer to them by name'),
     environments: z.array(environmentSchema).min(1).max(limits.environments).describe('in promotion order'),
+    identities: identitiesSchema.optional().describe('users, groups, service accounts, OIDC issuers; see docs/identities.md'),
+    policies: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('folder of Cedar policies (*.cedar) and schema.cedarschema, relative to the project file; default: the shipped policies'),
   })
   .describe('stagegate project file (stagegate.yaml)');
 
@@ -139,6 +148,8 @@ export const allowedFields: Readonly<Record<string, readonly string[]>> = {
   'services[]': Object.keys(serviceSchema.shape),
   'targets.*': Object.keys(execTargetSchema.shape),
   'environments[]': Object.keys(environmentSchema.shape),
+  'environments[].freezes[]': freezeWindowFields,
+  ...approvalAllowedFields,
 };
 
 export interface ProjectKey {
@@ -151,6 +162,8 @@ export interface ProjectKey {
 export interface Service {
   name: string;
   description?: string;
+  /** gate rules per environment name, merged over the environment's */
+  rules: Record<string, GateRule[]>;
 }
 export interface ExecTarget {
   name: string;
@@ -169,6 +182,10 @@ export interface Environment {
   requires: string[];
   /** 0 when not set */
   minSoakMs: number;
+  rules: GateRule[];
+  /** absent: no approvals needed */
+  approvals?: ApprovalPolicy;
+  freezes: FreezeWindow[];
 }
 export interface Project {
   apiVersion: typeof API_VERSION;
@@ -184,4 +201,9 @@ export interface Project {
   targets: Record<string, Target>;
   /** in promotion order */
   environments: Environment[];
+  identities?: Identities;
+  /** absolute folder of the project's Cedar policies; absent: the shipped defaults */
+  policiesDir?: string;
+  /** the effective gate rules of each service in each environment, compiled at load */
+  gateRules: Record<string, Record<string, CompiledGateRule[]>>;
 }

@@ -3,6 +3,7 @@ import { runArtifactVerify } from './artifact-verify.ts';
 import { runAttestationVerify } from './attestation-verify.ts';
 import { runAuditAppend } from './audit-append.ts';
 import { runAuditProofs } from './audit-proofs.ts';
+import { runAuthz } from './authz.ts';
 import { runGateRules } from './gate-rules.ts';
 import { runMemoryArtifact } from './memory-artifact.ts';
 import { runMemoryIdle } from './memory-idle.ts';
@@ -16,4 +17,5 @@ export const benchmarks: readonly Benchmark[] = [
   { name: 'memory-artifact', cheap: true, run: runMemoryArtifact },
   { name: 'memory-idle', cheap: true, run: runMemoryIdle },
   { name: 'gate-rules', cheap: true, run: runGateRules },
+  { name: 'authz', cheap: true, run: runAuthz },
 ];

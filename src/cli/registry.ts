@@ -16,6 +16,7 @@ import { releaseCreateCommand } from './commands/release-create.ts';
 import { releaseListCommand, releaseShowCommand } from './commands/release-list.ts';
 import { releasePushCommand } from './commands/release-push.ts';
 import { releaseVerifyCommand } from './commands/release-verify.ts';
+import { policyExplainCommand, policyTestCommand, policyValidateCommand } from './commands/policy.ts';
 import { schemaCommand } from './commands/schema.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
@@ -47,4 +48,7 @@ export const commands: readonly Command[] = [
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,
+  policyValidateCommand,
+  policyTestCommand,
+  policyExplainCommand,
 ];

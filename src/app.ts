@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAuditLog } from './audit/log.ts';
+import { createCedarAuthorizer } from './policy/cedar/authorizer.ts';
+import { loadPolicySet } from './policy/cedar/load.ts';
 import { keyIdOf, loadPrivateKey, writeKeyPair } from './crypto/keys.ts';
 import { generateNoteKey } from './audit/note.ts';
 import type { Config } from './config.ts';
@@ -74,7 +76,10 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
       createExecTarget({ config: t, runner, cwd: project.baseDir, stateDir: path.join(config.dataDir, 'target-state') }),
     ]),
   );
+  const authz = createCedarAuthorizer(await loadPolicySet(project.policiesDir ? { dir: project.policiesDir } : {}));
+  authz.warmUp();
   const engine = createEngine({
+    authz,
     store,
     log,
     project,

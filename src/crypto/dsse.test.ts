@@ -137,3 +137,10 @@ describe('parseDsseEnvelope', () => {
     );
   });
 });
+
+test('a long base64 field with one bad character is refused at once (no catastrophic backtracking)', () => {
+  const started = Date.now();
+  const env = { payload: `${'A'.repeat(50_000)}!`, payloadType: 'application/vnd.in-toto+json', signatures: [{ sig: `${'B'.repeat(5000)}!` }] };
+  assert.throws(() => parseDsseEnvelope(env, 'test'));
+  assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+});

@@ -28,7 +28,7 @@ export interface DsseEnvelope {
 export type DsseVerifyResult = { ok: true; keyid: string; payload: Buffer } | { ok: false; reason: string };
 
 /** Standard or URL-safe base64, padded or not (DSSE allows both alphabets). */
-const BASE64_RE = /^(?:[A-Za-z0-9+/]|[A-Za-z0-9_-])*={0,2}$/;
+const BASE64_RE = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 const base64 = (maxBytes: number) =>
   z

@@ -2,7 +2,7 @@
 import { DomainError } from '../domain/errors.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { auditResource } from './guard.ts';
 
 export function createAuditQueries(deps: Pick<EngineDeps, 'store' | 'log'>, audit: AuditWriter) {
   const read = deps.store.read;
@@ -18,20 +18,20 @@ export function createAuditQueries(deps: Pick<EngineDeps, 'store' | 'log'>, audi
 
   return {
     async entries(ctx: RequestContext, from: number, limit: number) {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       const rows = await read.audit.listEntries(from, limit);
       return { size: await size(), entries: rows.map((r) => ({ index: r.index, entry: JSON.parse(r.entry) as unknown })) };
     },
     async checkpoint(ctx: RequestContext): Promise<string> {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       return deps.store.transaction((tx) => deps.log.checkpoint(tx));
     },
     async key(ctx: RequestContext): Promise<string> {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       return deps.log.verifierKey;
     },
     async inclusion(ctx: RequestContext, index: number, treeSize?: number) {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       const s = await checkSize(treeSize ?? (await size()), 'size');
       const n = treeSize ?? s;
       if (!Number.isSafeInteger(index) || index < 0 || index >= n) {
@@ -40,7 +40,7 @@ export function createAuditQueries(deps: Pick<EngineDeps, 'store' | 'log'>, audi
       return deps.log.inclusionProof(read, index, n);
     },
     async consistency(ctx: RequestContext, from: number, to: number) {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       await checkSize(to, 'to');
       if (!Number.isSafeInteger(from) || from < 1 || from > to) {
         throw new DomainError('invalid_input', `from ${from} must be between 1 and to (${to})`, { field: 'from', fix: 'give 1 <= from <= to <= size' });
@@ -48,13 +48,13 @@ export function createAuditQueries(deps: Pick<EngineDeps, 'store' | 'log'>, audi
       return deps.log.consistencyProof(read, from, to);
     },
     async export(ctx: RequestContext, from = 0) {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       // checked here: the generator would only check on its first step, after the 200 is sent
       await checkSize(from, 'from');
       return deps.log.exportLines(read, from);
     },
     async verify(ctx: RequestContext) {
-      await guard(audit, ctx, 'audit.read', 'audit');
+      await audit.guard(ctx, 'audit.read', auditResource);
       return deps.log.verifyStored(read);
     },
   };

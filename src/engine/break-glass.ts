@@ -9,7 +9,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { BreakGlassRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { projectResource, promotionContext, promotionResource } from './guard.ts';
 
 export const skippableGates = ['approvals', 'freeze', 'soak'] as const;
 export type SkippableGate = (typeof skippableGates)[number];
@@ -23,10 +23,14 @@ export interface BreakGlassRequest {
 
 const high = { severity: 'high' } as const;
 
-export function createBreakGlass(deps: Pick<EngineDeps, 'store' | 'clock'>, audit: AuditWriter) {
+export function createBreakGlass(deps: Pick<EngineDeps, 'store' | 'clock' | 'project'>, audit: AuditWriter) {
   async function request(ctx: RequestContext, promotionId: string, req: BreakGlassRequest): Promise<BreakGlassRecord> {
     const subject = `promotion:${promotionId}`;
-    await guard(audit, ctx, 'breakglass.request', subject);
+    const target = await deps.store.read.promotions.get(promotionId);
+    await audit.guard(ctx, 'breakglass.request', target ? promotionResource(deps.project, target) : { type: 'Promotion', id: promotionId, attrs: { service: '', environment: '', tier: 'unknown' } }, {
+      tier: target ? promotionContext(deps.project, target.environment).tier : 'unknown',
+      breakGlass: true,
+    });
     const refuse = async (e: DomainError): Promise<never> => {
       await audit.denied(ctx, { action: 'breakglass.request', subject, details: { ...high, reason: e.message } });
       throw e;
@@ -81,8 +85,12 @@ export function createBreakGlass(deps: Pick<EngineDeps, 'store' | 'clock'>, audi
 
   async function confirm(ctx: RequestContext, id: string): Promise<BreakGlassRecord> {
     const subject = `breakglass:${id}`;
-    await guard(audit, ctx, 'breakglass.confirm', subject);
     const b = await deps.store.read.breakGlass.get(id);
+    const target = b ? await deps.store.read.promotions.get(b.promotionId) : undefined;
+    await audit.guard(ctx, 'breakglass.confirm', target ? promotionResource(deps.project, target) : { type: 'Promotion', id: 'unknown', attrs: { service: '', environment: '', tier: 'unknown' } }, {
+      tier: target ? promotionContext(deps.project, target.environment).tier : 'unknown',
+      breakGlass: true,
+    });
     const refuse = async (e: DomainError): Promise<never> => {
       await audit.denied(ctx, { action: 'breakglass.confirm', subject, details: { ...high, reason: e.message } });
       throw e;
@@ -104,7 +112,7 @@ export function createBreakGlass(deps: Pick<EngineDeps, 'store' | 'clock'>, audi
 
   async function review(ctx: RequestContext, id: string, comment: string): Promise<BreakGlassRecord> {
     const subject = `breakglass:${id}`;
-    await guard(audit, ctx, 'breakglass.review', subject);
+    await audit.guard(ctx, 'breakglass.review', projectResource(deps.project));
     const b = await deps.store.read.breakGlass.get(id);
     const refuse = async (e: DomainError): Promise<never> => {
       await audit.denied(ctx, { action: 'breakglass.review', subject, details: { reason: e.message } });
@@ -125,7 +133,7 @@ export function createBreakGlass(deps: Pick<EngineDeps, 'store' | 'clock'>, audi
   }
 
   async function openReviews(ctx: RequestContext): Promise<BreakGlassRecord[]> {
-    await guard(audit, ctx, 'approval.read', 'breakglass');
+    await audit.guard(ctx, 'approval.read', projectResource(deps.project));
     return deps.store.read.breakGlass.unreviewed(500);
   }
 

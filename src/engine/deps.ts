@@ -1,6 +1,7 @@
 /** What the use-cases need, and the context of one request. */
 import type { Logger } from 'pino';
-import type { Principal } from '../policy/authorize.ts';
+import type { CedarAuthorizer } from '../policy/cedar/authorizer.ts';
+import type { ResolvedPrincipal } from '../policy/principal.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditLog } from '../audit/log.ts';
 import type { Project } from '../project/schema.ts';
@@ -12,6 +13,8 @@ export interface EngineDeps {
   log: AuditLog;
   project: Project;
   blobs: BlobStore;
+  /** the Cedar policy set every action is decided by */
+  authz: CedarAuthorizer;
   /** the target of each name in the project file */
   targets: ReadonlyMap<string, Target>;
   clock: () => Date;
@@ -23,7 +26,7 @@ export interface EngineDeps {
 /** who asks, and the digest of what they sent */
 export interface RequestContext {
   actor: string;
-  principal?: Principal;
+  principal?: ResolvedPrincipal;
   requestDigest: string | null;
   /** set once a denial of this request is in the audit log, so the HTTP layer does not log it twice */
   denialRecorded?: boolean;

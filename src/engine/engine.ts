@@ -7,10 +7,12 @@ import { createQueries } from './queries.ts';
 import { createReconciler } from './reconciler.ts';
 import { createAbortPromotion, createRequestPromotion, createRollback } from './request-promotion.ts';
 import { createTokenUseCases } from './tokens.ts';
+import { createBreakGlass } from './break-glass.ts';
 import { createBlobUpload } from './upload-blob.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
+  const breakGlass = createBreakGlass(deps, audit);
   const reconciler = createReconciler(deps, audit);
   const request = createRequestPromotion(deps, audit);
   const requestPromotion: typeof request = async (...args) => {
@@ -29,6 +31,7 @@ export function createEngine(deps: EngineDeps) {
     queries: createQueries(deps, audit),
     auditQueries: createAuditQueries(deps, audit),
     tokens: createTokenUseCases(deps, audit),
+    breakGlass,
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

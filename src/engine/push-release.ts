@@ -4,7 +4,7 @@ import type { ReleaseRecord, SubjectRecord } from '../store/store.ts';
 import { verifyRelease } from './release-verify.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { projectResource } from './guard.ts';
 import { trustedKeys } from './trusted-keys.ts';
 
 export interface PushResult {
@@ -20,7 +20,7 @@ export function createPushRelease(deps: Pick<EngineDeps, 'store' | 'project' | '
       await audit.denied(ctx, { action: 'release.push', subject, details: { reason: e.message } });
       throw e;
     };
-    await guard(audit, ctx, 'release.push', 'release');
+    await audit.guard(ctx, 'release.push', projectResource(deps.project));
     let verified: Awaited<ReturnType<typeof verifyRelease>>;
     try {
       verified = await verifyRelease({ bundleJson, trustedKeys: trustedKeys(deps.project) });

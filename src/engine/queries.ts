@@ -4,7 +4,7 @@ import { isTerminal, promotionStates } from '../domain/promotion.ts';
 import type { PromotionRecord, ReleaseRecord, StepRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { projectResource, promotionResource } from './guard.ts';
 
 export interface StatusCell {
   service: string;
@@ -23,7 +23,7 @@ const active = promotionStates.filter((s) => !isTerminal(s));
 
 export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit: AuditWriter) {
   async function status(ctx: RequestContext): Promise<StatusCell[]> {
-    await guard(audit, ctx, 'status.read', 'status');
+    await audit.guard(ctx, 'status.read', projectResource(deps.project));
     const cells: StatusCell[] = [];
     for (const s of deps.project.services) {
       for (const e of deps.project.environments) {
@@ -43,8 +43,8 @@ export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit
   }
 
   async function promotion(ctx: RequestContext, id: string): Promise<PromotionRecord & { waitingBehind: string | null; steps: PublicStep[] }> {
-    await guard(audit, ctx, 'promotion.read', `promotion:${id}`);
     const p = await deps.store.read.promotions.get(id);
+    await audit.guard(ctx, 'promotion.read', p ? promotionResource(deps.project, p) : projectResource(deps.project));
     if (!p) throw new DomainError('not_found', `promotion ${id} does not exist`, { fix: 'list promotions with `stagegate promotion list`' });
     let waitingBehind: string | null = null;
     if (!isTerminal(p.state)) {
@@ -56,12 +56,12 @@ export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit
   }
 
   async function promotions(ctx: RequestContext, q: { service?: string; environment?: string; limit: number }): Promise<PromotionRecord[]> {
-    await guard(audit, ctx, 'promotion.read', 'promotions');
+    await audit.guard(ctx, 'promotion.read', projectResource(deps.project));
     return deps.store.read.promotions.list({ ...q, newestFirst: true });
   }
 
   async function release(ctx: RequestContext, ref: string): Promise<ReleaseRecord> {
-    await guard(audit, ctx, 'release.read', `release:${ref}`);
+    await audit.guard(ctx, 'release.read', projectResource(deps.project));
     const at = ref.indexOf('@');
     const r = ref.startsWith('sha256:')
       ? await deps.store.read.releases.get(ref)
@@ -73,7 +73,7 @@ export function createQueries(deps: Pick<EngineDeps, 'store' | 'project'>, audit
   }
 
   async function releases(ctx: RequestContext, q: { service?: string; limit: number }): Promise<ReleaseRecord[]> {
-    await guard(audit, ctx, 'release.read', 'releases');
+    await audit.guard(ctx, 'release.read', projectResource(deps.project));
     return deps.store.read.releases.list(q);
   }
 

@@ -5,7 +5,7 @@ import { canTransition, type PromotionState } from '../domain/promotion.ts';
 import type { PromotionRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { promotionContext, promotionResource } from './guard.ts';
 
 export interface PromotionRequest {
   service: string;
@@ -18,7 +18,7 @@ export const newPromotionId = (): string => `prm_${randomBytes(8).toString('hex'
 export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>, audit: AuditWriter) {
   return async function requestPromotion(ctx: RequestContext, req: PromotionRequest, why?: { rollbackFrom: string }): Promise<PromotionRecord> {
     const subject = `environment:${req.environment}`;
-    await guard(audit, ctx, 'promotion.request', subject);
+    await audit.guard(ctx, 'promotion.request', promotionResource(deps.project, req), promotionContext(deps.project, req.environment));
     const refuse = async (e: DomainError): Promise<never> => {
       await audit.denied(ctx, {
         action: 'promotion.request',
@@ -84,13 +84,13 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
   };
 }
 
-export function createAbortPromotion(deps: Pick<EngineDeps, 'store' | 'clock'>, audit: AuditWriter) {
+export function createAbortPromotion(deps: Pick<EngineDeps, 'store' | 'clock' | 'project'>, audit: AuditWriter) {
   const abortable: readonly PromotionState[] = ['Pending', 'Gating', 'AwaitingApproval'];
   return async function abortPromotion(ctx: RequestContext, id: string, reason: string): Promise<PromotionRecord> {
     const subject = `promotion:${id}`;
-    await guard(audit, ctx, 'promotion.abort', subject);
     const p = await deps.store.read.promotions.get(id);
     if (!p) throw new DomainError('not_found', `promotion ${id} does not exist`, { fix: 'list promotions with `stagegate status`' });
+    await audit.guard(ctx, 'promotion.abort', promotionResource(deps.project, p), promotionContext(deps.project, p.environment));
     if (!abortable.includes(p.state) || !canTransition(p.state, 'Aborted')) {
       await audit.denied(ctx, { action: 'promotion.abort', subject, details: { reason: `state is ${p.state}` } });
       throw new DomainError('conflict', `promotion ${id} is ${p.state} and can no longer be aborted`, {
@@ -118,13 +118,13 @@ export function createAbortPromotion(deps: Pick<EngineDeps, 'store' | 'clock'>, 
 
 /** Roll back: promote the release that succeeded in the environment before the current one, through the same gates. */
 export function createRollback(
-  deps: Pick<EngineDeps, 'store'>,
+  deps: Pick<EngineDeps, 'store' | 'project'>,
   audit: AuditWriter,
   requestPromotion: ReturnType<typeof createRequestPromotion>,
 ) {
   return async function rollback(ctx: RequestContext, service: string, environment: string): Promise<PromotionRecord> {
     const subject = `environment:${environment}`;
-    await guard(audit, ctx, 'promotion.request', subject);
+    await audit.guard(ctx, 'promotion.request', promotionResource(deps.project, { service, environment }), promotionContext(deps.project, environment));
     const succeeded = await deps.store.read.promotions.list({ service, environment, states: ['Succeeded'], newestFirst: true, limit: 1000 });
     const current = succeeded[0];
     const previous = succeeded.find((p) => p.releaseId !== current?.releaseId);

@@ -1,19 +1,19 @@
 /** Use-cases: authenticate a bearer token, bootstrap the first admin, create/list/revoke tokens. */
 import { DomainError } from '../domain/errors.ts';
 import { NAME_RE } from '../domain/ids.ts';
-import { type Principal, type Role, roles } from '../policy/authorize.ts';
+import { defaultRoles as roles, type ResolvedPrincipal } from '../policy/principal.ts';
+import { resolveActor } from './principals.ts';
 import { hashSecret, newToken, parseToken, secretMatches } from '../server/tokens.ts';
 import type { TokenRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
 
 export type PublicToken = Omit<TokenRecord, 'secretHash'>;
 const publicView = ({ secretHash: _s, ...t }: TokenRecord): PublicToken => t;
 
-export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, audit: AuditWriter) {
+export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock' | 'project'>, audit: AuditWriter) {
   /** returns the principal, or records the failure and returns undefined */
-  async function authenticate(header: string | undefined, requestDigest: string | null, where: string): Promise<Principal | undefined> {
+  async function authenticate(header: string | undefined, requestDigest: string | null, where: string): Promise<ResolvedPrincipal | undefined> {
     const anonymous: RequestContext = { actor: 'anonymous', requestDigest };
     const fail = async (reason: string) => {
       await audit.denied(anonymous, { action: 'auth.failed', subject: where, details: { reason } });
@@ -29,7 +29,8 @@ export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, a
     if (!rec || !ok) return fail(`unknown token or wrong secret (token id ${parsed.id})`);
     if (rec.revokedAt) return fail(`token ${rec.id} was revoked at ${rec.revokedAt}`);
     if (rec.expiresAt && rec.expiresAt <= deps.clock().toISOString()) return fail(`token ${rec.id} expired at ${rec.expiresAt}`);
-    return { id: rec.actor, role: rec.role as Role, tokenId: rec.id, scopes: rec.scopes };
+    const principal = await resolveActor(deps, rec.actor, [rec.role], `token:${rec.id}`, rec.scopes);
+    return principal ?? fail(`token ${rec.id} names an actor stagegate cannot resolve (${rec.actor.slice(0, 80)})`);
   }
 
   /** on first start: make the admin token (or take the given one); returns it only when created now */
@@ -49,10 +50,10 @@ export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, a
     ctx: RequestContext,
     input: { name: string; actor: string; role: string; scopes?: readonly string[]; expiresInHours?: number },
   ): Promise<{ token: string; record: PublicToken }> {
-    await guard(audit, ctx, 'token.create', `actor:${input.actor}`);
-    if (!(roles as readonly string[]).includes(input.role) || !NAME_RE.test(input.name) || !/^user:[a-z][a-z0-9._-]{0,62}$/.test(input.actor)) {
+    await audit.guard(ctx, 'token.create', { type: 'Token', id: 'new' });
+    if (!(roles as readonly string[]).includes(input.role) || !NAME_RE.test(input.name) || !/^(user|service):[a-z][a-z0-9._-]{0,62}$/.test(input.actor)) {
       await audit.denied(ctx, { action: 'token.create', subject: `actor:${input.actor.slice(0, 80)}`, details: { reason: 'invalid name, actor or role' } });
-      throw new DomainError('invalid_input', 'token needs a name (lowercase), an actor user:NAME and a role', { fix: `role is one of ${roles.join(', ')}` });
+      throw new DomainError('invalid_input', 'token needs a name (lowercase), an actor user:NAME and a role', { fix: `actor is user:NAME or service:NAME; role is one of ${roles.join(', ')}` });
     }
     const t = newToken();
     const now = deps.clock();
@@ -66,12 +67,12 @@ export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock'>, a
   }
 
   async function list(ctx: RequestContext): Promise<PublicToken[]> {
-    await guard(audit, ctx, 'token.read', 'tokens');
+    await audit.guard(ctx, 'token.read', { type: 'Token', id: 'all' });
     return (await deps.store.read.tokens.list()).map(publicView);
   }
 
   async function revoke(ctx: RequestContext, id: string): Promise<void> {
-    await guard(audit, ctx, 'token.revoke', `token:${id}`);
+    await audit.guard(ctx, 'token.revoke', { type: 'Token', id });
     const done = await deps.store.transaction(async (tx) => {
       const ok = await tx.tokens.revoke(id, deps.clock().toISOString());
       if (ok) await audit.record(tx, ctx, { action: 'token.revoke', outcome: 'succeeded', subject: `token:${id}` });

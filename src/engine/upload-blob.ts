@@ -4,12 +4,12 @@ import { DomainError } from '../domain/errors.ts';
 import { isDigest } from '../domain/ids.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
-import { guard } from './guard.ts';
+import { projectResource } from './guard.ts';
 
-export function createBlobUpload(deps: Pick<EngineDeps, 'blobs' | 'store'>, audit: AuditWriter) {
+export function createBlobUpload(deps: Pick<EngineDeps, 'blobs' | 'store' | 'project'>, audit: AuditWriter) {
   return async function uploadBlob(ctx: RequestContext, digest: string, body: Readable, maxBytes: number) {
     const subject = `blob:${digest.slice(0, 80)}`;
-    await guard(audit, ctx, 'blob.upload', subject);
+    await audit.guard(ctx, 'blob.upload', projectResource(deps.project));
     if (!isDigest(digest)) {
       await audit.denied(ctx, { action: 'blob.upload', subject, details: { reason: 'not a sha256 digest' } });
       throw new DomainError('invalid_input', 'blob address must be sha256:<64 lowercase hex>', { field: 'digest', fix: 'PUT /v1/blobs/sha256:<hex of the file>' });

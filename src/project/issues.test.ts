@@ -29,3 +29,10 @@ test('property: every zod issue on any input maps to problems with a message and
     { numRuns: 500 },
   );
 });
+
+test('a mapping with a toString key where a string belongs gives a problem, not a crash', () => {
+  const data = { apiVersion: { toString: [] } };
+  const r = projectFileSchema.safeParse(data);
+  assert.equal(r.success, false);
+  for (const issue of r.success ? [] : r.error.issues) assert.ok(issueProblems(issue, data).length >= 1);
+});

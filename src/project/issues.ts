@@ -86,7 +86,8 @@ function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 const show = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : String(v);
+  // never String() a mapping: YAML can give it an own `toString` key, and then String() throws
+  const s = typeof v === 'string' ? v : v !== null && typeof v === 'object' ? typeName(v) : String(v);
   return JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}…` : s);
 };
 const toPath = (p: readonly PropertyKey[]): FieldPath => p.map((s) => (typeof s === 'number' ? s : String(s)));

@@ -25,6 +25,6 @@ export function tokenRoutes(engine: Engine): Route[] {
         return { status: 200, json: { revoked: c.params['id'] } };
       },
     },
-    { method: 'GET', pattern: /^\/v1\/whoami$/, auth: true, handler: async (c) => ({ status: 200, json: { actor: c.ctx.actor, role: c.ctx.principal?.role } }) },
+    { method: 'GET', pattern: /^\/v1\/whoami$/, auth: true, handler: async (c) => ({ status: 200, json: { actor: c.ctx.actor, roles: c.ctx.principal?.roles, groups: c.ctx.principal?.groups } }) },
   ];
 }

@@ -17,6 +17,7 @@ import { loadProject } from './project/load.ts';
 import { createExecRunner } from './rollout/targets/exec.ts';
 import { createExecTarget } from './rollout/targets/exec-target.ts';
 import { createRequestHandler, type Route } from './server/http.ts';
+import { accessRoutes } from './server/routes/access.ts';
 import { auditRoutes } from './server/routes/audit.ts';
 import { promotionRoutes } from './server/routes/promotions.ts';
 import { releaseRoutes } from './server/routes/releases.ts';
@@ -80,6 +81,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
   authz.warmUp();
   const engine = createEngine({
     authz,
+    serverKey: (await serverSigningKey(config.dataDir)).privateKey,
     store,
     log,
     project,
@@ -103,6 +105,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     ...promotionRoutes(engine),
     ...auditRoutes(engine),
     ...tokenRoutes(engine),
+    ...accessRoutes(engine, project),
   ];
   const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => void handler(req, res));

@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `stagegate --help` lists them. */
 import type { Command } from './command.ts';
+import { approvalsCommand, approveCommand, breakGlassConfirmCommand, breakGlassListCommand, breakGlassReviewCommand, freezeListCommand, rejectCommand } from './commands/access.ts';
 import {
   auditCheckpointCommand,
   auditConsistencyCommand,
@@ -37,6 +38,13 @@ export const commands: readonly Command[] = [
   promotionListCommand,
   promotionAbortCommand,
   rollbackCommand,
+  approvalsCommand,
+  approveCommand,
+  rejectCommand,
+  breakGlassConfirmCommand,
+  breakGlassReviewCommand,
+  breakGlassListCommand,
+  freezeListCommand,
   statusCommand,
   auditLogCommand,
   auditKeyCommand,

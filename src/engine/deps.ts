@@ -1,4 +1,5 @@
 /** What the use-cases need, and the context of one request. */
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CedarAuthorizer } from '../policy/cedar/authorizer.ts';
 import type { ResolvedPrincipal } from '../policy/principal.ts';
@@ -13,6 +14,8 @@ export interface EngineDeps {
   log: AuditLog;
   project: Project;
   blobs: BlobStore;
+  /** the server's P-256 key: signs approval records */
+  serverKey: KeyObject;
   /** the Cedar policy set every action is decided by */
   authz: CedarAuthorizer;
   /** the target of each name in the project file */

@@ -9,6 +9,8 @@ import { createAbortPromotion, createRequestPromotion, createRollback } from './
 import { createTokenUseCases } from './tokens.ts';
 import { createBreakGlass } from './break-glass.ts';
 import { createBlobUpload } from './upload-blob.ts';
+import { createApprovalUseCases } from './approval-flow.ts';
+import { createDryRun } from './dry-run.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
@@ -32,6 +34,8 @@ export function createEngine(deps: EngineDeps) {
     auditQueries: createAuditQueries(deps, audit),
     tokens: createTokenUseCases(deps, audit),
     breakGlass,
+    approvals: createApprovalUseCases(deps, audit),
+    dryRun: createDryRun(deps, audit),
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

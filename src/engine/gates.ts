@@ -102,7 +102,7 @@ export async function checksumGate(deps: GateDeps, release: ReleaseRecord, artif
 }
 
 /** the release succeeded in every required environment, soaked there, and did not then fail there */
-export async function requiresGate(deps: GateDeps, promotion: PromotionRecord): Promise<GateResult[]> {
+export async function requiresGate(deps: GateDeps, promotion: PromotionRecord, skipSoakBy?: readonly string[]): Promise<GateResult[]> {
   const env = deps.project.environments.find((e) => e.name === promotion.environment)!;
   const results: GateResult[] = [];
   const now = deps.clock().getTime();
@@ -127,6 +127,10 @@ export async function requiresGate(deps: GateDeps, promotion: PromotionRecord): 
       continue;
     }
     const soaked = now - Date.parse(last.succeededAt ?? last.stateChangedAt);
+    if (soaked < env.minSoakMs && skipSoakBy?.length) {
+      results.push({ gate: 'soak', passed: true, subject: req, message: `soak in ${req} (${formatDuration(soaked)} of ${formatDuration(env.minSoakMs)}) skipped by break-glass ${skipSoakBy.join(', ')}` });
+      continue;
+    }
     if (soaked < env.minSoakMs) {
       results.push({ gate: 'soak', passed: false, subject: req, message: `${name} has run in ${req} for ${formatDuration(soaked)} of the ${formatDuration(env.minSoakMs)} ${env.name} requires; try again in ${formatDuration(env.minSoakMs - soaked)}` });
       continue;
@@ -137,11 +141,18 @@ export async function requiresGate(deps: GateDeps, promotion: PromotionRecord): 
   return results;
 }
 
-export async function runGates(deps: GateDeps, promotion: PromotionRecord, release: ReleaseRecord, artifactsDir: string): Promise<GateResult[]> {
+/** every gate; break-glass may skip soak (never signature or checksums) */
+export async function runGates(
+  deps: GateDeps,
+  promotion: PromotionRecord,
+  release: ReleaseRecord,
+  artifactsDir: string,
+  skips: { skip: ReadonlySet<string>; ids: readonly string[] } = { skip: new Set(), ids: [] },
+): Promise<GateResult[]> {
   const [sig, sums, reqs] = await Promise.all([
     signatureGate(deps, release, promotion.environment),
     checksumGate(deps, release, artifactsDir),
-    requiresGate(deps, promotion),
+    requiresGate(deps, promotion, skips.skip.has('soak') ? skips.ids : undefined),
   ]);
   return [sig, ...sums, ...reqs];
 }

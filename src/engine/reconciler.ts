@@ -10,11 +10,23 @@ import type { PromotionPatch, PromotionRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import { type EngineDeps, systemContext } from './deps.ts';
 import { runGates } from './gates.ts';
+import type { GateResult } from '../domain/promotion.ts';
+import type { Environment } from '../project/schema.ts';
+import { evaluateGateRules } from '../policy/cel/gate-rules.ts';
+import { activeFreezes, describeFreeze } from '../policy/freeze.ts';
+import { type ApprovalDeps, approvalState } from './approval-flow.ts';
+import { activeSkips } from './break-glass.ts';
+import { formatDuration } from './duration.ts';
+import { gateFacts } from './gate-facts.ts';
+import { policyDigestFor } from './policy-digest.ts';
+
+const failureMessage = (failed: readonly GateResult[]) =>
+  `${failed.length} gate(s) failed: ${failed.map((g) => `[${g.gate}${g.subject ? ` ${g.subject}` : ''}] ${g.message}`).join('; ')}`;
 import { runStep } from './run-step.ts';
 
 const activeStates = promotionStates.filter((s) => !isTerminal(s));
 
-export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
+export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWriter) {
   const inflight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
@@ -44,22 +56,34 @@ export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
     const target = deps.targets.get(env.target)!;
     const artifactsDir = path.join(deps.runsDir, p.id, 'artifacts');
     switch (p.state) {
-      case 'Pending':
+      case 'Pending': {
+        const skips = await activeSkips(deps, p.id);
+        if (skips.pending) return hold(p, 'waiting for a second person to confirm the break-glass request');
+        const frozen = skips.skip.has('freeze') ? undefined : describeFreeze(activeFreezes(env.freezes, { service: p.service, at: deps.clock() }), env.name);
+        if (frozen) return hold(p, `held: ${frozen}`);
         return move(p, 'Gating', { message: 'running gates' });
+      }
       case 'Gating': {
         const release = await deps.store.read.releases.get(p.releaseId);
         if (!release) return move(p, 'Failed', { message: `release ${p.releaseId} is missing from the store` });
-        const gates = await runGates(deps, p, release, artifactsDir);
+        const skips = await activeSkips(deps, p.id);
+        const gates = await runGates(deps, p, release, artifactsDir, skips);
         const failed = gates.filter((g) => !g.passed);
+        const policyDigest = policyDigestFor(deps, p.service, p.environment);
         if (failed.length > 0) {
-          const message = `${failed.length} gate(s) failed: ${failed.map((g) => `[${g.gate}${g.subject ? ` ${g.subject}` : ''}] ${g.message}`).join('; ')}`;
-          await move(p, 'Failed', { gates, message }, { gates });
+          await move(p, 'Failed', { gates, message: failureMessage(failed) }, { gates, policyDigest });
           return false;
         }
-        return move(p, 'Deploying', { gates, message: `all ${gates.length} gate checks passed; deploying with target ${env.target}` }, { gates });
+        const message = `all ${gates.length} gate checks passed`;
+        if (env.approvals && !skips.skip.has('approvals')) {
+          return move(p, 'AwaitingApproval', { gates, message: `${message}; waiting for approvals` }, { gates, policyDigest });
+        }
+        const frozen = skips.skip.has('freeze') ? undefined : describeFreeze(activeFreezes(env.freezes, { service: p.service, at: deps.clock() }), env.name);
+        if (frozen) return move(p, 'AwaitingApproval', { gates, message: `${message}; held before deploy: ${frozen}` }, { gates, policyDigest });
+        return beforeDeploy(p, env, gates);
       }
       case 'AwaitingApproval':
-        return false;
+        return beforeDeploy(p, env);
       case 'Deploying': {
         const outcome = await runStep(deps, p, 'deploy', target, artifactsDir);
         if (outcome.status === 'failed') {
@@ -81,6 +105,51 @@ export function createReconciler(deps: EngineDeps, audit: AuditWriter) {
       default:
         return false;
     }
+  }
+
+  /** stay in the current state, saying why (written only when the reason changes) */
+  async function hold(p: PromotionRecord, message: string): Promise<false> {
+    if (p.message !== message) await deps.store.transaction((tx) => tx.promotions.update(p.id, p.state, { message, updatedAt: deps.clock().toISOString() }));
+    return false;
+  }
+
+  /** the last checks before Deploying: approvals, freeze windows, gate rules */
+  async function beforeDeploy(p: PromotionRecord, env: Environment, gatesSoFar: readonly GateResult[] = p.gates ?? []): Promise<boolean> {
+    const skips = await activeSkips(deps, p.id);
+    const policyDigest = policyDigestFor(deps, p.service, p.environment);
+    const state = env.approvals && !skips.skip.has('approvals') ? await approvalState(deps, p) : undefined;
+    if (state) {
+      const ev = state.evaluation;
+      if (ev.rejected) {
+        await move(p, 'Failed', { message: `rejected by ${ev.rejected.by}: ${ev.rejected.comment || '(no comment)'}` }, { policyDigest, binding: state.binding });
+        return false;
+      }
+      if (!ev.satisfied) {
+        const waited = deps.clock().getTime() - Date.parse(p.stateChangedAt);
+        const missing = ev.missing.map((m) => `${m.rule}: ${m.have}/${m.needed} from ${m.eligible}`).join('; ');
+        if (waited > env.approvals!.timeoutMs) {
+          await move(p, 'Failed', { message: `approvals timed out after ${formatDuration(waited)}; still missing ${missing}` }, { policyDigest });
+          return false;
+        }
+        return hold(p, `waiting for approvals: ${missing}${ev.ignored.length ? `; not counted: ${ev.ignored.map((i) => `${i.approver} (${i.why})`).join(', ')}` : ''}`);
+      }
+    }
+    const frozen = skips.skip.has('freeze') ? undefined : describeFreeze(activeFreezes(env.freezes, { service: p.service, at: deps.clock() }), env.name);
+    if (frozen) return hold(p, `held before deploy: ${frozen}`);
+    const release = await deps.store.read.releases.get(p.releaseId);
+    if (!release) return move(p, 'Failed', { message: `release ${p.releaseId} is missing from the store` });
+    const rules = deps.project.gateRules[p.service]?.[p.environment] ?? [];
+    const facts = await gateFacts(deps, p, release, state?.approvals ?? [], skips.ids.length > 0);
+    const outcome = evaluateGateRules(rules, facts);
+    const ruleGates: GateResult[] = outcome.results.map((r) => ({ gate: `rule:${r.id}`, passed: r.passed, message: r.message }));
+    const gates = [...gatesSoFar, ...ruleGates];
+    const details = { policyDigest, gates, ...(state ? { binding: state.binding, approvals: state.evaluation.counted } : {}), ...(skips.ids.length ? { breakGlass: skips.ids, skipped: [...skips.skip] } : {}) };
+    if (outcome.failed > 0) {
+      await move(p, 'Failed', { gates, message: failureMessage(ruleGates.filter((g) => !g.passed)) }, details);
+      return false;
+    }
+    const target = deps.project.environments.find((e) => e.name === p.environment)!.target;
+    return move(p, 'Deploying', { gates, message: `approved and checked${skips.ids.length ? ` (break-glass ${skips.ids.join(', ')} skipped ${[...skips.skip].join(', ')})` : ''}; deploying with target ${target}` }, details);
   }
 
   async function advance(id: string): Promise<void> {

@@ -5,6 +5,7 @@ import { canTransition, type PromotionState } from '../domain/promotion.ts';
 import type { PromotionRecord } from '../store/store.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
+import { activeFreezes, describeFreeze } from '../policy/freeze.ts';
 import { promotionContext, promotionResource } from './guard.ts';
 
 export interface PromotionRequest {
@@ -16,9 +17,13 @@ export interface PromotionRequest {
 export const newPromotionId = (): string => `prm_${randomBytes(8).toString('hex')}`;
 
 export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>, audit: AuditWriter) {
-  return async function requestPromotion(ctx: RequestContext, req: PromotionRequest, why?: { rollbackFrom: string }): Promise<PromotionRecord> {
+  return async function requestPromotion(
+    ctx: RequestContext,
+    req: PromotionRequest,
+    why: { rollbackFrom?: string; breakGlass?: boolean } = {},
+  ): Promise<PromotionRecord> {
     const subject = `environment:${req.environment}`;
-    await audit.guard(ctx, 'promotion.request', promotionResource(deps.project, req), promotionContext(deps.project, req.environment));
+    await audit.guard(ctx, 'promotion.request', promotionResource(deps.project, req), promotionContext(deps.project, req.environment, why.breakGlass));
     const refuse = async (e: DomainError): Promise<never> => {
       await audit.denied(ctx, {
         action: 'promotion.request',
@@ -52,6 +57,11 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
         }),
       );
     }
+    const env = deps.project.environments.find((e) => e.name === req.environment)!;
+    const frozen = describeFreeze(activeFreezes(env.freezes, { service: req.service, at: deps.clock() }), env.name);
+    if (frozen && !why.breakGlass) {
+      return refuse(new DomainError('conflict', frozen, { fix: 'wait for the freeze to end (stagegate freeze list --upcoming), or request with --break-glass if this cannot wait' }));
+    }
     const now = deps.clock().toISOString();
     const promotion: PromotionRecord = {
       id: newPromotionId(),
@@ -66,7 +76,7 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
       updatedAt: now,
       stateChangedAt: now,
       gates: null,
-      message: why ? `rollback from ${why.rollbackFrom}: waiting for the gates` : 'waiting for the reconciler to run its gates',
+      message: why.rollbackFrom ? `rollback from ${why.rollbackFrom}: waiting for the gates` : 'waiting for the reconciler to run its gates',
       succeededAt: null,
     };
     const { seq: _omit, ...insert } = promotion;
@@ -76,7 +86,7 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
         action: 'promotion.request',
         outcome: 'allowed',
         subject: `promotion:${promotion.id}`,
-        details: { service: req.service, version: req.version, environment: req.environment, release: release.id, ...(why ? { rollbackFrom: why.rollbackFrom } : {}) },
+        details: { service: req.service, version: req.version, environment: req.environment, release: release.id, ...(why.rollbackFrom ? { rollbackFrom: why.rollbackFrom } : {}), ...(why.breakGlass ? { breakGlass: true } : {}) },
       });
       return seq;
     });

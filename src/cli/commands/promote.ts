@@ -55,20 +55,46 @@ export async function waitFor(client: Client, id: string, timeoutMs: number, ctx
   }
 }
 
-const usage = 'stagegate promote SERVICE@VERSION --to ENV [--wait] [--timeout SECONDS] [--json]';
+const usage =
+  'stagegate promote SERVICE@VERSION --to ENV [--wait] [--timeout SECONDS] [--dry-run] [--break-glass JUSTIFICATION --skip approvals|freeze|soak ... [--minutes N]] [--json]';
 
 export const promoteCommand: Command = {
   name: 'promote',
   summary: 'ask for a release to be promoted into an environment',
   usage,
   async run(args, ctx) {
-    const { values, positionals } = parse(args, { ...clientFlags, to: { type: 'string' }, wait: { type: 'boolean', default: false }, timeout: { type: 'string' } }, usage);
+    const { values, positionals } = parse(
+      args,
+      {
+        ...clientFlags,
+        to: { type: 'string' },
+        wait: { type: 'boolean', default: false },
+        timeout: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'break-glass': { type: 'string' },
+        skip: { type: 'string', multiple: true },
+        minutes: { type: 'string' },
+      },
+      usage,
+    );
     const { service, version } = parseServiceVersion(required(positionals[0], 'SERVICE@VERSION', usage));
     const environment = required(values.to, '--to', usage);
     const timeout = Number(values.timeout ?? 600);
     if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 86400) throw new DomainError('invalid_input', '--timeout must be seconds from 1 to 86400', { fix: usage });
     const client = createClient(values, ctx);
-    const { promotion } = await client.send<{ promotion: PromotionView }>('POST', '/v1/promotions', { service, version, environment });
+    if (values['dry-run']) {
+      const r = await client.send<{ wouldPass: boolean; gates: GateResult[]; approvals: Array<{ rule: string; count: number; eligible: string }>; policyDigest: string }>('POST', '/v1/promotions', { service, version, environment, dryRun: true });
+      if (values.json) ctx.out(JSON.stringify(r, null, 2));
+      else {
+        ctx.out(`dry run: ${service}@${version} -> ${environment} ${r.wouldPass ? 'would pass its checks' : 'would be refused'} (policy ${r.policyDigest})`);
+        for (const g of r.gates) ctx.out(`  ${g.passed ? 'pass' : 'FAIL'}  ${g.gate}${g.subject ? ` (${g.subject})` : ''}: ${g.message}`);
+        for (const a of r.approvals) ctx.out(`  needs ${a.count} approval(s) (${a.rule}) from ${a.eligible}`);
+      }
+      return r.wouldPass ? 0 : exitCodes.failed;
+    }
+    const breakGlass = values['break-glass'] ? { justification: values['break-glass'], skip: values.skip ?? [], minutes: Number(values.minutes ?? 60) } : undefined;
+    const { promotion, breakGlass: bg } = await client.send<{ promotion: PromotionView; breakGlass?: { id: string } }>('POST', '/v1/promotions', { service, version, environment, ...(breakGlass ? { breakGlass } : {}) });
+    if (bg && !values.json) ctx.out(`break-glass ${bg.id} requested: a second person confirms it with \`stagegate break-glass confirm ${bg.id}\``);
     if (!values.wait) {
       if (values.json) ctx.out(JSON.stringify({ promotion }, null, 2));
       else ctx.out(`requested ${promotion.id}: ${service}@${version} -> ${environment} (${promotion.state}); follow it with: stagegate promotion show ${promotion.id}`);

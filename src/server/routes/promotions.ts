@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NAME_RE, VERSION_RE } from '../../domain/ids.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { Route } from '../http.ts';
+import { breakGlassBody } from './access.ts';
 import { intParam, nameParam } from '../params.ts';
 
 const promoteBody = z
@@ -9,6 +10,8 @@ const promoteBody = z
     service: z.string().regex(NAME_RE, 'a service name: lowercase letters, digits, dashes'),
     version: z.string().regex(VERSION_RE, 'a version like 1.4.2'),
     environment: z.string().regex(NAME_RE, 'an environment name'),
+    dryRun: z.boolean().optional(),
+    breakGlass: breakGlassBody.optional(),
   })
   .strict();
 const rollbackBody = z.object({ service: promoteBody.shape.service, environment: promoteBody.shape.environment }).strict();
@@ -21,7 +24,14 @@ export function promotionRoutes(engine: Engine): Route[] {
       method: 'POST',
       pattern: /^\/v1\/promotions$/,
       auth: true,
-      handler: async (c) => ({ status: 202, json: { promotion: await engine.requestPromotion(c.ctx, await c.json(promoteBody, 'promotion.request')) } }),
+      handler: async (c) => {
+        const { dryRun, breakGlass, ...req } = await c.json(promoteBody, 'promotion.request');
+        if (dryRun) return { status: 200, json: await engine.dryRun(c.ctx, req) };
+        const promotion = await engine.requestPromotion(c.ctx, req, { breakGlass: breakGlass !== undefined });
+        // the break-glass request is pending until a second person confirms; the promotion waits for it
+        const bg = breakGlass ? await engine.breakGlass.request(c.ctx, promotion.id, breakGlass) : undefined;
+        return { status: 202, json: { promotion, ...(bg ? { breakGlass: bg } : {}) } };
+      },
     },
     {
       method: 'POST',

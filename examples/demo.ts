@@ -22,9 +22,10 @@ const say = (text: string) => process.stdout.write(`\n== ${text}\n`);
 const why = (text: string) => process.stdout.write(`   why: ${text}\n`);
 
 /** run the CLI; print its output indented; check the exit code is what the step expects */
-function sg(args: string[], expect: number | 'nonzero' = 0): string {
-  process.stdout.write(`$ stagegate ${args.join(' ')}\n`);
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: project, env, encoding: 'utf8' });
+function sg(args: string[], expect: number | 'nonzero' = 0, as?: string): string {
+  process.stdout.write(`${as ? `[${as}] ` : ''}$ stagegate ${args.join(' ')}\n`);
+  const token = as ? people.get(as) : undefined;
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: project, env: token ? { ...env, STAGEGATE_TOKEN: token } : env, encoding: 'utf8' });
   const out = `${r.stdout}${r.stderr}`.trimEnd();
   if (out) process.stdout.write(`${out.replace(/^/gm, '   ')}\n`);
   const ok = expect === 'nonzero' ? r.status !== 0 : r.status === expect;
@@ -33,8 +34,10 @@ function sg(args: string[], expect: number | 'nonzero' = 0): string {
   return r.stdout;
 }
 
-async function startServer(): Promise<void> {
-  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', data, '--project', path.join(project, 'stagegate.yaml'), '--log-level', 'warn'], {
+const people = new Map<string, string>();
+
+async function startServer(projectFile = 'stagegate.yaml'): Promise<void> {
+  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', data, '--project', path.join(project, projectFile), '--log-level', 'warn'], {
     cwd: project,
     env: { ...env, STAGEGATE_RECONCILE_MS: '200' },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -118,6 +121,55 @@ async function main(): Promise<void> {
   sg(['promote', 'checkout@1.2.0', '--to', 'dev', '--wait']);
   sg(['rollback', 'checkout', '--env', 'dev', '--wait']);
   why('rollback promotes the previous succeeded release (1.0.0) through the same gates, so it is verified again');
+
+  say('Access control: restart the server with stagegate-secured.yaml');
+  why('it declares people in groups, prod approvals from sre AND security, a freeze on staging, and gate rules (CEL)');
+  server?.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  await startServer('stagegate-secured.yaml');
+  for (const who of ['alice', 'bob', 'carol', 'erin', 'frank']) {
+    const out = sg(['token', 'create', '--name', who, '--actor', `user:${who}`, '--role', 'viewer', '--json']);
+    people.set(who, (JSON.parse(out) as { token: string }).token);
+  }
+  why('each token carries only the viewer role; the other roles come from the identities in the project file');
+
+  say('Release 2.0.0 goes to dev; staging is frozen');
+  writeFileSync(path.join(project, 'checkout', 'server.js'), `${readFileSync(path.join(project, 'checkout', 'server.js'), 'utf8')}\n// 2.0.0\n`);
+  sg(['release', 'create', '--service', 'checkout', '--version', '2.0.0', '--artifact', 'checkout/server.js', '--config', 'checkout/config', '--key', 'keys/ci.key', '--out', 'checkout-2.0.0.bundle.json']);
+  sg(['release', 'push', 'checkout-2.0.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'checkout/config']);
+  sg(['promote', 'checkout@2.0.0', '--to', 'dev', '--wait'], 0, 'carol');
+  sg(['freeze', 'list', '--upcoming', '--horizon', '2d'], 0, 'carol');
+  sg(['promote', 'checkout@2.0.0', '--to', 'staging'], 'nonzero', 'carol');
+  why('a frozen environment refuses new promotions, naming the window and when it ends');
+
+  say('Break-glass: an admin skips the freeze with a justification; a second admin must confirm');
+  const bgOut = sg(['promote', 'checkout@2.0.0', '--to', 'staging', '--break-glass', 'payment outage INC-42: the fix must reach staging now', '--skip', 'freeze', '--minutes', '30'], 0, 'erin');
+  const bgPromotion = { id: /requested (prm_[a-f0-9]{16})/.exec(bgOut)?.[1] ?? '' };
+  const breakGlass = { id: /break-glass (bg_[a-f0-9]{16}) requested/.exec(bgOut)?.[1] ?? '' };
+  sg(['break-glass', 'confirm', breakGlass.id], 'nonzero', 'erin');
+  why('whoever asked for break-glass cannot confirm it themselves');
+  sg(['break-glass', 'confirm', breakGlass.id], 0, 'frank');
+  sg(['promotion', 'show', bgPromotion.id, '--wait'], 0, 'erin');
+  sg(['break-glass', 'list'], 0, 'bob');
+  why('a used break-glass stays an open review item, with a high-severity audit entry, until someone else reviews it');
+  sg(['break-glass', 'review', breakGlass.id, '--comment', 'justified: INC-42 postmortem linked'], 0, 'bob');
+
+  say('Prod needs one approver from sre and one from security');
+  process.stdout.write('   (waiting 5 s: prod wants 5 s of soak in staging)\n');
+  await new Promise((r) => setTimeout(r, 5500));
+  sg(['promote', 'checkout@2.0.0', '--to', 'prod', '--dry-run'], 'nonzero', 'carol');
+  why('the dry run shows every check now: the gate rule wants two approvals, which do not exist yet');
+  const prodOut = sg(['promote', 'checkout@2.0.0', '--to', 'prod'], 0, 'carol');
+  const prodId = /requested (prm_[a-f0-9]{16})/.exec(prodOut)?.[1] ?? '';
+  await new Promise((r) => setTimeout(r, 1500));
+  sg(['approvals'], 0, 'alice');
+  sg(['approve', prodId, '--comment', 'lgtm'], 'nonzero', 'carol');
+  why('carol requested this promotion, so she cannot approve it (separation of duties)');
+  sg(['approve', prodId, '--comment', 'sre: rollout plan reviewed'], 0, 'alice');
+  sg(['promotion', 'show', prodId], 0, 'alice');
+  sg(['approve', prodId, '--comment', 'security: no new findings'], 0, 'bob');
+  sg(['promotion', 'show', prodId, '--wait'], 0, 'carol');
+  why('each approval is an in-toto statement signed by the server, bound to the release digest, the environment and the policy digest');
 
   say('What runs where');
   sg(['status']);

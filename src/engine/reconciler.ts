@@ -149,7 +149,7 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
       return false;
     }
     const target = deps.project.environments.find((e) => e.name === p.environment)!.target;
-    return move(p, 'Deploying', { gates, message: `approved and checked${skips.ids.length ? ` (break-glass ${skips.ids.join(', ')} skipped ${[...skips.skip].join(', ')})` : ''}; deploying with target ${target}` }, details);
+    return move(p, 'Deploying', { gates, message: `${state ? 'approved; ' : ''}all checks passed${skips.ids.length ? ` (break-glass ${skips.ids.join(', ')} skipped ${[...skips.skip].join(', ')})` : ''}; deploying with target ${target}` }, details);
   }
 
   async function advance(id: string): Promise<void> {

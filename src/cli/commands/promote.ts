@@ -96,7 +96,7 @@ export const promoteCommand: Command = {
     const { promotion, breakGlass: bg } = await client.send<{ promotion: PromotionView; breakGlass?: { id: string } }>('POST', '/v1/promotions', { service, version, environment, ...(breakGlass ? { breakGlass } : {}) });
     if (bg && !values.json) ctx.out(`break-glass ${bg.id} requested: a second person confirms it with \`stagegate break-glass confirm ${bg.id}\``);
     if (!values.wait) {
-      if (values.json) ctx.out(JSON.stringify({ promotion }, null, 2));
+      if (values.json) ctx.out(JSON.stringify({ promotion, ...(bg ? { breakGlass: bg } : {}) }, null, 2));
       else ctx.out(`requested ${promotion.id}: ${service}@${version} -> ${environment} (${promotion.state}); follow it with: stagegate promotion show ${promotion.id}`);
       return 0;
     }

@@ -215,7 +215,7 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
     file: resolve(file),
     baseDir: resolve(opts.baseDir),
     digest: `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}` as Digest,
-    keys: f.keys.map((k) => keys.get(k.name)!),
+    keys: f.keys.map((k) => ({ ...keys.get(k.name)!, ...(k.owner ? { owner: k.owner } : {}) })),
     services: f.services.map((s) => ({ name: s.name, ...(s.description !== undefined ? { description: s.description } : {}), rules: s.rules ?? {} })),
     targets: Object.fromEntries(
       Object.entries(f.targets).map(([name, t]) => [

@@ -67,8 +67,13 @@ export const keySchema = z
       .min(1)
       .max(limits.pemBytes)
       .describe(`path to a P-256 public key PEM file, relative to the project file, or the PEM text (${PEM_PREFIX} ...)`),
+    owner: z
+      .string()
+      .regex(/^(user|service):[a-z][a-z0-9._-]{0,62}$/, 'a principal id such as user:alice')
+      .optional()
+      .describe('the person whose personal key this is: their approvals can carry its signature (`stagegate approve --sign-key`)'),
   })
-  .describe('a trusted release-signing public key (ECDSA P-256)');
+  .describe('a public key (ECDSA P-256): trusted for releases where an environment lists it in trustedKeys, and an approver\'s personal key when it has an owner');
 
 export const serviceSchema = z
   .strictObject({
@@ -158,6 +163,8 @@ export interface ProjectKey {
   publicKeyPem: string;
   /** absolute path of the key file, or `inline` */
   source: string;
+  /** the principal whose personal approval key this is */
+  owner?: string;
 }
 export interface Service {
   name: string;

@@ -1,4 +1,8 @@
 /** CLI: approvals, approve/reject, break-glass, freeze windows. */
+import { createPublicKey, sign } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { pae } from '../../crypto/dsse.ts';
+import { keyIdOf, loadPrivateKey } from '../../crypto/keys.ts';
 import { parse, required } from '../args.ts';
 import { clientFlags, createClient } from '../client.ts';
 import type { Command } from '../command.ts';
@@ -26,12 +30,22 @@ function decideCommand(decision: 'approve' | 'reject'): Command {
   return {
     name: decision,
     summary: decision === 'approve' ? 'approve a promotion (a server-signed in-toto statement naming you)' : 'reject a promotion; it fails with your reason',
-    usage: `stagegate ${decision} PROMOTION --comment TEXT [--json]`,
+    usage: `stagegate ${decision} PROMOTION --comment TEXT [--sign-key KEY] [--json]`,
     async run(args, ctx) {
-      const { values, positionals } = parse(args, { ...clientFlags, comment: { type: 'string' } }, this.usage);
+      const { values, positionals } = parse(args, { ...clientFlags, comment: { type: 'string' }, 'sign-key': { type: 'string' } }, this.usage);
       const id = required(positionals[0], 'PROMOTION', this.usage);
       const comment = decision === 'reject' ? required(values.comment, '--comment', this.usage) : (values.comment ?? '');
-      const r = await createClient(values, ctx).send<{ approval: { id: string; binding: string } }>('POST', `/v1/promotions/${encodeURIComponent(id)}/approvals`, { decision, comment });
+      const client = createClient(values, ctx);
+      let signed: { statement: unknown; keyid: string; sig: string } | undefined;
+      if (values['sign-key']) {
+        // sign the exact statement of this decision with the approver's own key; the server adds its signature
+        const key = loadPrivateKey(await readFile(values['sign-key'], 'utf8'), values['sign-key']);
+        const q = new URLSearchParams({ decision, comment });
+        const s = await client.get<{ statement: unknown; payloadType: string; payload: string }>(`/v1/promotions/${encodeURIComponent(id)}/approval-statement?${q}`);
+        const sig = sign('sha256', pae(s.payloadType, Buffer.from(s.payload, 'base64')), { key, dsaEncoding: 'der' }).toString('base64');
+        signed = { statement: s.statement, keyid: keyIdOf(createPublicKey(key)), sig };
+      }
+      const r = await client.send<{ approval: { id: string; binding: string } }>('POST', `/v1/promotions/${encodeURIComponent(id)}/approvals`, { decision, comment, ...(signed ? { signed } : {}) });
       ctx.out(values.json ? JSON.stringify(r, null, 2) : `${decision === 'approve' ? 'approved' : 'rejected'} ${id} (${r.approval.id}, bound to ${r.approval.binding})`);
       return 0;
     },

@@ -11,7 +11,13 @@ import { nameParam } from '../params.ts';
 
 const PROMOTION = '(?<id>prm_[a-f0-9]{16})';
 const BREAK_GLASS = '(?<id>bg_[a-f0-9]{16})';
-const decideBody = z.object({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).default('') }).strict();
+const decideBody = z
+  .object({
+    decision: z.enum(['approve', 'reject']),
+    comment: z.string().max(2000).default(''),
+    signed: z.object({ statement: z.record(z.string(), z.unknown()), keyid: z.string().min(1).max(100), sig: z.string().min(1).max(200) }).strict().optional(),
+  })
+  .strict();
 const reviewBody = z.object({ comment: z.string().min(1).max(2000) }).strict();
 export const breakGlassBody = z
   .object({
@@ -33,6 +39,18 @@ export function accessRoutes(engine: Engine, project: Project): Route[] {
         const r = await engine.approvals.decide(c.ctx, c.params['id']!, body);
         void engine.reconciler.kick();
         return { status: 201, json: r };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: new RegExp(`^/v1/promotions/${PROMOTION}/approval-statement$`),
+      auth: true,
+      handler: async (c) => {
+        const decision = c.query.get('decision');
+        if (decision !== 'approve' && decision !== 'reject') throw new DomainError('invalid_input', 'decision must be approve or reject', { field: 'decision', fix: 'add ?decision=approve or ?decision=reject' });
+        const comment = c.query.get('comment') ?? '';
+        if (comment.length > 2000) throw new DomainError('invalid_input', 'comment is over 2000 characters', { field: 'comment', fix: 'shorten the comment' });
+        return { status: 200, json: await engine.approvals.statementFor(c.ctx, c.params['id']!, { decision, comment }) };
       },
     },
     {

@@ -7,6 +7,9 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createAuditLog } from './audit/log.ts';
+import { createOidcVerifier } from './auth/oidc.ts';
+import { createFailureLimiter } from './auth/rate-limit.ts';
+import { createSessionIssuer } from './auth/session.ts';
 import { createCedarAuthorizer } from './policy/cedar/authorizer.ts';
 import { loadPolicySet } from './policy/cedar/load.ts';
 import { keyIdOf, loadPrivateKey, writeKeyPair } from './crypto/keys.ts';
@@ -22,6 +25,7 @@ import { auditRoutes } from './server/routes/audit.ts';
 import { promotionRoutes } from './server/routes/promotions.ts';
 import { releaseRoutes } from './server/routes/releases.ts';
 import { tokenRoutes } from './server/routes/tokens.ts';
+import { elevationRoutes } from './server/routes/elevation.ts';
 import { createBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -32,6 +36,8 @@ export interface App {
   server: Server;
   /** the admin token, only on the first start of a data folder */
   bootstrapToken: string | undefined;
+  /** every route the server serves, in match order (the authorization matrix test enumerates it) */
+  routes: readonly Route[];
   listen(): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -60,6 +66,20 @@ async function serverSigningKey(dataDir: string): Promise<{ privateKey: KeyObjec
   return { privateKey, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: keyIdOf(publicKey) };
 }
 
+/** the P-256 key that signs session tokens; made once per data folder, mode 0600 */
+async function sessionSigningKey(dataDir: string): Promise<KeyObject> {
+  const dir = path.join(dataDir, 'keys');
+  const file = path.join(dir, 'session.key');
+  if (!existsSync(file)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeKeyPair(dir, 'session');
+  }
+  return loadPrivateKey(await readFile(file, 'utf8'), file);
+}
+
+/** the `aud` of API session tokens */
+export const API_AUDIENCE = 'stagegate';
+
 export async function createApp(opts: { config: Config; logger: Logger; clock?: () => Date; store?: Store }): Promise<App> {
   const { config, logger } = opts;
   const clock = opts.clock ?? (() => new Date());
@@ -79,7 +99,14 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
   );
   const authz = createCedarAuthorizer(await loadPolicySet(project.policiesDir ? { dir: project.policiesDir } : {}));
   authz.warmUp();
+  const sessions = await createSessionIssuer({ key: await sessionSigningKey(config.dataDir), issuer: `stagegate/${project.project}`, audience: API_AUDIENCE, clock });
+  const oidc = createOidcVerifier(project.identities?.oidc ?? [], { clock, fetchTimeoutMs: 5_000 });
+  const authLimiter = createFailureLimiter({ maxFailures: config.authMaxFailures, windowMs: 60_000, lockoutMs: config.authLockoutSeconds * 1000, clock });
   const engine = createEngine({
+    sessions,
+    apiAudience: API_AUDIENCE,
+    oidc,
+    authLimiter,
     authz,
     serverKey: (await serverSigningKey(config.dataDir)).privateKey,
     store,
@@ -106,6 +133,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     ...auditRoutes(engine),
     ...tokenRoutes(engine),
     ...accessRoutes(engine, project),
+    ...elevationRoutes(engine, project),
   ];
   const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => void handler(req, res));
@@ -116,6 +144,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     store,
     server,
     bootstrapToken,
+    routes,
     async listen() {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

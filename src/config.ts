@@ -20,6 +20,10 @@ const configSchema = z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9./_-]{0,254}$/)
       .optional(),
+    /** failed authentications of one address or token id within a minute before it is locked out */
+    authMaxFailures: z.coerce.number().int().min(1).max(1_000_000).default(10),
+    /** how long a locked-out address or token id is refused (429) */
+    authLockoutSeconds: z.coerce.number().int().min(1).max(86_400).default(300),
     bootstrapToken: z
       .string()
       .regex(/^sgt_[A-Za-z0-9]{8,40}_[A-Za-z0-9]{20,100}$/, 'must look like sgt_<id>_<secret>')
@@ -41,6 +45,8 @@ export function loadConfig(flags: Partial<ConfigInput>, env: Readonly<Record<str
     ['logLevel', 'STAGEGATE_LOG_LEVEL'],
     ['bootstrapToken', 'STAGEGATE_BOOTSTRAP_TOKEN'],
     ['reconcileIntervalMs', 'STAGEGATE_RECONCILE_MS'],
+    ['authMaxFailures', 'STAGEGATE_AUTH_MAX_FAILURES'],
+    ['authLockoutSeconds', 'STAGEGATE_AUTH_LOCKOUT_SECONDS'],
   ];
   for (const [key, name] of map) {
     const v = env[name];

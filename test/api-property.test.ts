@@ -94,7 +94,7 @@ const jsonBody = fc.oneof(fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringif
 before(async () => {
   fx = await makeFixture();
   let url: string;
-  ({ app, url } = await startApp(fx));
+  ({ app, url } = await startApp(fx, { authMaxFailures: 1_000_000 })); // sends hundreds of bad tokens on purpose: test/sessions.test.ts covers the limiter
   port = Number(new URL(url).port);
   const rel = await makeRelease(fx, '1.0.0');
   bundle = JSON.parse(rel.bundleJson);

@@ -10,8 +10,10 @@ import {
   auditProofCommand,
   auditVerifyCommand,
 } from './commands/audit.ts';
+import { elevateCommand, elevationApproveCommand, elevationDenyCommand, elevationListCommand } from './commands/elevation.ts';
 import { initCommand } from './commands/init.ts';
 import { keysGenerateCommand } from './commands/keys.ts';
+import { loginCommand } from './commands/login.ts';
 import { promoteCommand, promotionAbortCommand, promotionListCommand, promotionShowCommand, rollbackCommand } from './commands/promote.ts';
 import { releaseCreateCommand } from './commands/release-create.ts';
 import { releaseListCommand, releaseShowCommand } from './commands/release-list.ts';
@@ -45,6 +47,10 @@ export const commands: readonly Command[] = [
   breakGlassReviewCommand,
   breakGlassListCommand,
   freezeListCommand,
+  elevateCommand,
+  elevationApproveCommand,
+  elevationDenyCommand,
+  elevationListCommand,
   statusCommand,
   auditLogCommand,
   auditKeyCommand,
@@ -53,6 +59,7 @@ export const commands: readonly Command[] = [
   auditConsistencyCommand,
   auditExportCommand,
   auditVerifyCommand,
+  loginCommand,
   tokenCreateCommand,
   tokenListCommand,
   tokenRevokeCommand,

@@ -9,6 +9,7 @@ export const errorCodes = [
   'not_found', // unknown service, environment, release, promotion (404)
   'conflict', // state conflict: same service@version with another digest, wrong state (409)
   'payload_too_large', // body or upload over its bound (413)
+  'rate_limited', // too many failed authentications from this address or for this token (429, Retry-After)
   'signature_invalid', // a signature or bundle that does not verify (422)
   'digest_mismatch', // bytes that do not match their signed digest (422)
   'unavailable', // server not reachable / not ready (503)

@@ -8,6 +8,9 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Project } from '../project/schema.ts';
 import type { BlobStore } from '../store/blob-store.ts';
 import type { Target } from '../rollout/target.ts';
+import type { OidcVerifier } from '../auth/oidc.ts';
+import type { FailureLimiter } from '../auth/rate-limit.ts';
+import type { SessionIssuer } from '../auth/session.ts';
 
 export interface EngineDeps {
   store: Store;
@@ -24,6 +27,14 @@ export interface EngineDeps {
   logger: Logger;
   /** where per-promotion working folders (verified artifact copies, step runs) live */
   runsDir: string;
+  /** issues and verifies session tokens (ES256, at most 15 minutes) with the server's session key */
+  sessions: SessionIssuer;
+  /** the `aud` of API session tokens; deploy credentials use `<apiAudience>#deploy` */
+  apiAudience: string;
+  /** workload identity: ID tokens of the project's `identities.oidc` issuers */
+  oidc: OidcVerifier;
+  /** failed-authentication limiter, keyed `addr:<remote address>` and `token:<id>` */
+  authLimiter: FailureLimiter;
 }
 
 /** who asks, and the digest of what they sent */

@@ -11,6 +11,7 @@ import { createBreakGlass } from './break-glass.ts';
 import { createBlobUpload } from './upload-blob.ts';
 import { createApprovalUseCases } from './approval-flow.ts';
 import { createDryRun } from './dry-run.ts';
+import { createElevation } from './elevation.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
@@ -36,6 +37,7 @@ export function createEngine(deps: EngineDeps) {
     breakGlass,
     approvals: createApprovalUseCases(deps, audit),
     dryRun: createDryRun(deps, audit),
+    elevations: createElevation(deps, audit),
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

@@ -2,6 +2,7 @@
 import type { Target, TargetStep, TargetStepHandle } from '../rollout/target.ts';
 import type { PromotionRecord } from '../store/store.ts';
 import type { EngineDeps } from './deps.ts';
+import { deployCredentialFor } from './sessions.ts';
 
 export interface StepOutcome {
   status: 'succeeded' | 'failed';
@@ -9,7 +10,7 @@ export interface StepOutcome {
 }
 
 export async function runStep(
-  deps: Pick<EngineDeps, 'store' | 'clock'>,
+  deps: Pick<EngineDeps, 'store' | 'clock' | 'sessions' | 'apiAudience'>,
   p: PromotionRecord,
   step: TargetStep,
   target: Target,
@@ -19,7 +20,8 @@ export async function runStep(
   if (rec && rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
   let handle: TargetStepHandle | undefined;
   if (!rec) {
-    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir };
+    const deployToken = (await deployCredentialFor(deps, p.id, p.environment)).token;
+    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir, deployToken };
     const data = await target.prepare(step, facts);
     const startedAt = deps.clock().toISOString();
     if (await deps.store.transaction((tx) => tx.steps.start({ promotionId: p.id, step, data, startedAt }))) {

@@ -15,6 +15,8 @@ export interface StepFacts {
   environment: string;
   /** verified copies of the release's artifact and config files */
   artifactsDir: string;
+  /** a credential scoped to this promotion (dies when it ends), for the step to call back */
+  deployToken?: string;
 }
 
 export interface TargetStepOutcome {

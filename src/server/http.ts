@@ -43,6 +43,7 @@ export const statusOf: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   signature_invalid: 422,
   digest_mismatch: 422,
   unavailable: 503,
@@ -116,7 +117,8 @@ export function createRequestHandler(deps: HttpAppDeps) {
       const body = err ? { error: err.toJSON() } : { error: { code: 'internal', message: 'internal error; the server log has details', details: {} } };
       if (!res.headersSent) {
         const text = JSON.stringify(body, null, 2);
-        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}) });
+        const retryAfter = err?.code === 'rate_limited' && typeof err.details['retryAfterSeconds'] === 'number' ? { 'retry-after': String(err.details['retryAfterSeconds']) } : {};
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(status === 413 ? { connection: 'close' } : {}), ...retryAfter });
         res.end(text);
       } else res.destroy();
       if (status === 413) req.resume();
@@ -159,11 +161,21 @@ export function createRequestHandler(deps: HttpAppDeps) {
       let ctx: RequestContext = { actor: 'anonymous', requestDigest };
       state.ctx = ctx;
       if (route.auth) {
-        const principal = await engine.tokens.authenticate(req.headers.authorization, requestDigest, `${req.method} ${pathname.slice(0, 200)}`);
-        if (!principal) {
-          ctx.denialRecorded = true; // authenticate audited it as auth.failed
+        const auth = await engine.tokens.authenticate({
+          header: req.headers.authorization,
+          requestDigest,
+          where: `${req.method} ${pathname.slice(0, 200)}`,
+          remoteAddress: req.socket.remoteAddress,
+        });
+        if (!auth.ok) {
+          ctx.denialRecorded = true; // authenticate audited it as auth.failed, with the precise reason
+          if (auth.retryAfterSeconds !== undefined) {
+            throw new DomainError('rate_limited', 'too many failed authentications; try again later', { retryAfterSeconds: auth.retryAfterSeconds, fix: `wait ${auth.retryAfterSeconds} s (Retry-After)` });
+          }
+          // one message for every failure: the client learns nothing about why
           throw new DomainError('unauthenticated', 'missing, malformed, unknown or revoked token', { fix: 'send Authorization: Bearer <token> (CLI: --token or STAGEGATE_TOKEN)' });
         }
+        const principal = auth.principal;
         ctx = { actor: principal.id, principal, requestDigest };
         state.ctx = ctx;
       }

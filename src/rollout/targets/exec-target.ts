@@ -39,6 +39,7 @@ export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner;
           STAGEGATE_STEP: step,
           STAGEGATE_ARTIFACTS_DIR: f.artifactsDir,
           STAGEGATE_STATE_DIR: deps.stateDir,
+          ...(f.deployToken ? { STAGEGATE_DEPLOY_TOKEN: f.deployToken } : {}),
         },
       });
     },

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { Engine } from '../../engine/engine.ts';
+import { ACTION_SCOPE_RE } from '../../engine/sessions.ts';
+import { MAX_SESSION_TTL_SECONDS } from '../../auth/session.ts';
 import type { Route } from '../http.ts';
 
 const createBody = z
@@ -7,8 +9,15 @@ const createBody = z
     name: z.string().min(1).max(63),
     actor: z.string().min(1).max(80),
     role: z.string().min(1).max(20),
-    scopes: z.array(z.string().regex(/^[a-z][a-z0-9.:*-]{0,63}$/)).max(32).optional(),
+    scopes: z.array(z.string().max(65).regex(ACTION_SCOPE_RE)).max(32).optional(),
     expiresInHours: z.number().int().min(1).max(24 * 365).optional(),
+  })
+  .strict();
+
+const loginBody = z
+  .object({
+    scopes: z.array(z.string().max(65).regex(ACTION_SCOPE_RE)).min(1).max(16).optional(),
+    ttlSeconds: z.number().int().min(1).max(MAX_SESSION_TTL_SECONDS).optional(),
   })
   .strict();
 
@@ -25,6 +34,9 @@ export function tokenRoutes(engine: Engine): Route[] {
         return { status: 200, json: { revoked: c.params['id'] } };
       },
     },
+    { method: 'POST', pattern: /^\/v1\/login$/, auth: true, handler: async (c) => ({ status: 201, json: await engine.tokens.login(c.ctx, c.body.length === 0 ? {} : await c.json(loginBody, 'session.create')) }) },
+    { method: 'POST', pattern: /^\/v1\/logout$/, auth: true, handler: async (c) => ({ status: 200, json: await engine.tokens.logout(c.ctx) }) },
+    { method: 'GET', pattern: /^\/\.well-known\/jwks\.json$/, auth: false, handler: async () => ({ status: 200, json: engine.tokens.jwks() }) },
     { method: 'GET', pattern: /^\/v1\/whoami$/, auth: true, handler: async (c) => ({ status: 200, json: { actor: c.ctx.actor, roles: c.ctx.principal?.roles, groups: c.ctx.principal?.groups } }) },
   ];
 }

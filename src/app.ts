@@ -118,6 +118,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     targets,
     runsDir,
   });
+  await engine.policyChanges.reconcileOnStart();
   const bootstrapToken = await engine.tokens.bootstrap(config.bootstrapToken);
   let ready = false;
   const routes: Route[] = [

@@ -114,6 +114,14 @@ const matrix: Record<string, Probe | Probe[]> = {
   [String.raw`GET ^\/v1\/break-glass$`]: { path: () => '/v1/break-glass', allow: ALL },
   [String.raw`GET ^\/v1\/freezes$`]: { path: () => '/v1/freezes', allow: ALL },
 
+  // policy changes are approved like promotions; reading policy state is security's
+  [String.raw`POST ^\/v1\/environments\/(?<env>[a-z][a-z0-9-]{0,62})\/policy-approvals$`]: {
+    path: () => '/v1/environments/prod/policy-approvals',
+    body: { decision: 'approve', comment: '' },
+    allow: ['approver', 'admin'],
+  },
+  [String.raw`GET ^\/v1\/policy-state$`]: { path: () => '/v1/policy-state', allow: ['security', 'admin'] },
+
   // just-in-time elevation: anyone may ask, admins decide, security and admins see the list (identity.read)
   [String.raw`POST ^\/v1\/elevations$`]: { path: () => '/v1/elevations', body: { role: 'releaser', minutes: 5, reason }, allow: ALL },
   [String.raw`POST ^\/v1\/elevations\/(?<id>elv_[a-f0-9]{16})\/approve$`]: { path: () => '/v1/elevations/elv_0000000000000000/approve', allow: ['admin'] },

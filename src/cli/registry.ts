@@ -1,6 +1,17 @@
 /** Every CLI command, in the order `stagegate --help` lists them. */
 import type { Command } from './command.ts';
-import { approvalsCommand, approveCommand, breakGlassConfirmCommand, breakGlassListCommand, breakGlassReviewCommand, freezeListCommand, rejectCommand } from './commands/access.ts';
+import {
+  approvalsCommand,
+  approveCommand,
+  breakGlassConfirmCommand,
+  breakGlassListCommand,
+  breakGlassReviewCommand,
+  freezeListCommand,
+  policyApproveCommand,
+  policyRejectCommand,
+  policyStatusCommand,
+  rejectCommand,
+} from './commands/access.ts';
 import {
   auditCheckpointCommand,
   auditConsistencyCommand,
@@ -66,4 +77,7 @@ export const commands: readonly Command[] = [
   policyValidateCommand,
   policyTestCommand,
   policyExplainCommand,
+  policyStatusCommand,
+  policyApproveCommand,
+  policyRejectCommand,
 ];

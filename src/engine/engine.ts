@@ -4,6 +4,7 @@ import { createAuditWriter } from './audit-writer.ts';
 import type { EngineDeps } from './deps.ts';
 import { createPushRelease } from './push-release.ts';
 import { createQueries } from './queries.ts';
+import { createPolicyChanges } from './policy-change.ts';
 import { createReconciler } from './reconciler.ts';
 import { createAbortPromotion, createRequestPromotion, createRollback } from './request-promotion.ts';
 import { createTokenUseCases } from './tokens.ts';
@@ -16,7 +17,8 @@ import { createElevation } from './elevation.ts';
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
   const breakGlass = createBreakGlass(deps, audit);
-  const reconciler = createReconciler(deps, audit);
+  const policyChanges = createPolicyChanges(deps, audit);
+  const reconciler = createReconciler(deps, audit, policyChanges);
   const request = createRequestPromotion(deps, audit);
   const requestPromotion: typeof request = async (...args) => {
     const p = await request(...args);
@@ -35,6 +37,7 @@ export function createEngine(deps: EngineDeps) {
     auditQueries: createAuditQueries(deps, audit),
     tokens: createTokenUseCases(deps, audit),
     breakGlass,
+    policyChanges,
     approvals: createApprovalUseCases(deps, audit),
     dryRun: createDryRun(deps, audit),
     elevations: createElevation(deps, audit),

@@ -26,7 +26,7 @@ import { runStep } from './run-step.ts';
 
 const activeStates = promotionStates.filter((s) => !isTerminal(s));
 
-export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWriter) {
+export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWriter, policy: { holdReason(environment: string): Promise<string | undefined> }) {
   const inflight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> | undefined;
@@ -57,6 +57,8 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
     const artifactsDir = path.join(deps.runsDir, p.id, 'artifacts');
     switch (p.state) {
       case 'Pending': {
+        const policyHold = await policy.holdReason(p.environment);
+        if (policyHold) return hold(p, `held: ${policyHold}`);
         const skips = await activeSkips(deps, p.id);
         if (skips.pending) return hold(p, 'waiting for a second person to confirm the break-glass request');
         const frozen = skips.skip.has('freeze') ? undefined : describeFreeze(activeFreezes(env.freezes, { service: p.service, at: deps.clock() }), env.name);

@@ -113,3 +113,42 @@ export const freezeListCommand: Command = {
     return 0;
   },
 };
+
+function policyDecideCommand(decision: 'approve' | 'reject'): Command {
+  return {
+    name: `policy ${decision}`,
+    summary: `${decision} a changed policy of an environment (under the rules accepted before the change)`,
+    usage: `stagegate policy ${decision} ENV [--comment TEXT] [--json]`,
+    async run(args, ctx) {
+      const { values, positionals } = parse(args, { ...clientFlags, comment: { type: 'string' } }, this.usage);
+      const env = required(positionals[0], 'ENV', this.usage);
+      const comment = decision === 'reject' ? required(values.comment, '--comment', this.usage) : (values.comment ?? '');
+      const r = await createClient(values, ctx).send<{ digest: string; accepted: boolean; missing: Array<{ rule: string; needed: number; have: number; eligible: string }> }>(
+        'POST',
+        `/v1/environments/${encodeURIComponent(env)}/policy-approvals`,
+        { decision, comment },
+      );
+      if (values.json) ctx.out(JSON.stringify(r, null, 2));
+      else {
+        ctx.out(`${decision === 'approve' ? 'approved' : 'rejected'} policy ${r.digest} of ${env}: ${r.accepted ? 'accepted, promotions go on' : 'not accepted yet'}`);
+        for (const m of r.missing) ctx.out(`    ${m.rule}: ${m.have}/${m.needed} from ${m.eligible}`);
+      }
+      return 0;
+    },
+  };
+}
+export const policyApproveCommand = policyDecideCommand('approve');
+export const policyRejectCommand = policyDecideCommand('reject');
+
+export const policyStatusCommand: Command = {
+  name: 'policy status',
+  summary: 'the accepted policy digest of each environment, and changes waiting for approval',
+  usage: 'stagegate policy status [--json]',
+  async run(args, ctx) {
+    const { values } = parse(args, clientFlags, this.usage, false);
+    const r = await createClient(values, ctx).get<{ environments: Array<{ environment: string; accepted: string | null; pending: { digest: string; since: string; decisions: number } | null }> }>('/v1/policy-state');
+    if (values.json) ctx.out(JSON.stringify(r, null, 2));
+    else for (const e of r.environments) ctx.out(`${e.environment}  accepted ${e.accepted ?? '-'}${e.pending ? `  PENDING ${e.pending.digest} since ${e.pending.since} (${e.pending.decisions} decision(s))` : ''}`);
+    return 0;
+  },
+};

@@ -75,6 +75,18 @@ export function accessRoutes(engine: Engine, project: Project): Route[] {
       auth: true,
       handler: async (c) => ({ status: 200, json: { breakGlass: await engine.breakGlass.review(c.ctx, c.params['id']!, (await c.json(reviewBody, 'breakglass.review')).comment) } }),
     },
+    {
+      method: 'POST',
+      pattern: /^\/v1\/environments\/(?<env>[a-z][a-z0-9-]{0,62})\/policy-approvals$/,
+      auth: true,
+      handler: async (c) => {
+        const body = await c.json(decideBody.omit({ signed: true }), 'approval.decide');
+        const r = await engine.policyChanges.decide(c.ctx, c.params['env']!, body);
+        void engine.reconciler.kick();
+        return { status: 200, json: r };
+      },
+    },
+    { method: 'GET', pattern: /^\/v1\/policy-state$/, auth: true, handler: async (c) => ({ status: 200, json: { environments: await engine.policyChanges.list(c.ctx) } }) },
     { method: 'GET', pattern: /^\/v1\/break-glass$/, auth: true, handler: async (c) => ({ status: 200, json: { openReviews: await engine.breakGlass.openReviews(c.ctx) } }) },
     {
       method: 'GET',

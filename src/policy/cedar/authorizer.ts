@@ -187,6 +187,8 @@ export function createCedarAuthorizer(policySet: CedarPolicySet): CedarAuthorize
     return p?.reason ? `${id} (${p.reason})` : id;
   };
 
+  const wouldCache = new Map<string, string[]>();
+
   function isAuthorized(req: AuthzRequest): AuthzDecision {
     const roles = [...new Set(req.principal.roles)];
     const groups = [...new Set(req.principal.groups)];
@@ -205,10 +207,17 @@ export function createCedarAuthorizer(policySet: CedarPolicySet): CedarAuthorize
     if (policyIds.length > 0) {
       return { allowed: false, policyIds, reason: `forbidden by ${policyIds.map(describePolicy).join('; ')}`, errors: evalErrors };
     }
-    const would = candidateRoles.filter((r) => {
-      const a = decide(req, [r], [], true).answer;
-      return a?.type === 'success' && a.response.decision === 'allow';
-    });
+    // which roles alone would be permitted depends on the request, not on who asks: cache it
+    const wouldKey = JSON.stringify([req.principal.kind, req.action, req.resource.type, req.resource.id, req.resource.attrs ?? null, req.context ?? null]);
+    let would = wouldCache.get(wouldKey);
+    if (!would) {
+      would = candidateRoles.filter((r) => {
+        const a = decide(req, [r], [], true).answer;
+        return a?.type === 'success' && a.response.decision === 'allow';
+      });
+      if (wouldCache.size >= 1000) wouldCache.delete(wouldCache.keys().next().value as string);
+      wouldCache.set(wouldKey, would);
+    }
     return {
       allowed: false,
       policyIds: [],

@@ -16,11 +16,13 @@ import { keyIdOf, loadPrivateKey, writeKeyPair } from './crypto/keys.ts';
 import { generateNoteKey } from './audit/note.ts';
 import type { Config } from './config.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
+import { createIdentityHolder } from './engine/identities.ts';
 import { loadProject } from './project/load.ts';
 import { createExecRunner } from './rollout/targets/exec.ts';
 import { createExecTarget } from './rollout/targets/exec-target.ts';
 import { createRequestHandler, type Route } from './server/http.ts';
 import { accessRoutes } from './server/routes/access.ts';
+import { identityRoutes } from './server/routes/identities.ts';
 import { auditRoutes } from './server/routes/audit.ts';
 import { promotionRoutes } from './server/routes/promotions.ts';
 import { releaseRoutes } from './server/routes/releases.ts';
@@ -103,6 +105,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
   const oidc = createOidcVerifier(project.identities?.oidc ?? [], { clock, fetchTimeoutMs: 5_000 });
   const authLimiter = createFailureLimiter({ maxFailures: config.authMaxFailures, windowMs: 60_000, lockoutMs: config.authLockoutSeconds * 1000, clock });
   const engine = createEngine({
+    identities: createIdentityHolder(project.identities),
     sessions,
     apiAudience: API_AUDIENCE,
     oidc,
@@ -119,6 +122,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     runsDir,
   });
   await engine.policyChanges.reconcileOnStart();
+  await engine.identities.load();
   const bootstrapToken = await engine.tokens.bootstrap(config.bootstrapToken);
   let ready = false;
   const routes: Route[] = [
@@ -134,6 +138,7 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     ...auditRoutes(engine),
     ...tokenRoutes(engine),
     ...accessRoutes(engine, project),
+    ...identityRoutes(engine),
     ...elevationRoutes(engine, project),
   ];
   const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });

@@ -122,6 +122,15 @@ const matrix: Record<string, Probe | Probe[]> = {
   },
   [String.raw`GET ^\/v1\/policy-state$`]: { path: () => '/v1/policy-state', allow: ['security', 'admin'] },
 
+  // identities managed through the API: admins change them, security and admins read them
+  [String.raw`GET ^\/v1\/identities$`]: { path: () => '/v1/identities', allow: ['security', 'admin'] },
+  [String.raw`PUT ^\/v1\/identities\/(?<kind>users|groups|service-accounts)\/(?<name>[a-z][a-z0-9._-]{0,62})$`]: {
+    path: () => '/v1/identities/users/m-viewer',
+    body: { roles: ['viewer'] },
+    allow: ['admin'],
+  },
+  [String.raw`DELETE ^\/v1\/identities\/(?<kind>users|groups|service-accounts)\/(?<name>[a-z][a-z0-9._-]{0,62})$`]: { path: () => '/v1/identities/users/nobody', allow: ['admin'] },
+
   // just-in-time elevation: anyone may ask, admins decide, security and admins see the list (identity.read)
   [String.raw`POST ^\/v1\/elevations$`]: { path: () => '/v1/elevations', body: { role: 'releaser', minutes: 5, reason }, allow: ALL },
   [String.raw`POST ^\/v1\/elevations\/(?<id>elv_[a-f0-9]{16})\/approve$`]: { path: () => '/v1/elevations/elv_0000000000000000/approve', allow: ['admin'] },

@@ -64,7 +64,7 @@ export function createClient(opts: ClientOptions, ctx: CliContext) {
     async stream(path: string): Promise<Response> {
       return request('GET', path);
     },
-    async send<T>(method: 'POST' | 'DELETE', path: string, json?: unknown): Promise<T> {
+    async send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, json?: unknown): Promise<T> {
       return (await (await request(method, path, { json })).json()) as T;
     },
     /** stream a file to the blob store */

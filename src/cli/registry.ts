@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `stagegate --help` lists them. */
 import type { Command } from './command.ts';
+import { identityDeleteCommand, identityListCommand, identitySetCommand } from './commands/identity.ts';
 import {
   approvalsCommand,
   approveCommand,
@@ -77,6 +78,9 @@ export const commands: readonly Command[] = [
   policyValidateCommand,
   policyTestCommand,
   policyExplainCommand,
+  identityListCommand,
+  identitySetCommand,
+  identityDeleteCommand,
   policyStatusCommand,
   policyApproveCommand,
   policyRejectCommand,

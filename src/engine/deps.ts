@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CedarAuthorizer } from '../policy/cedar/authorizer.ts';
+import type { IdentityHolder } from './identities.ts';
 import type { ResolvedPrincipal } from '../policy/principal.ts';
 import type { Store } from '../store/store.ts';
 import type { AuditLog } from '../audit/log.ts';
@@ -19,6 +20,8 @@ export interface EngineDeps {
   blobs: BlobStore;
   /** the server's P-256 key: signs approval records */
   serverKey: KeyObject;
+  /** users, groups and service accounts: the project file's and the API-managed ones */
+  identities: IdentityHolder;
   /** the Cedar policy set every action is decided by */
   authz: CedarAuthorizer;
   /** the target of each name in the project file */

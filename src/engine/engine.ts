@@ -4,6 +4,7 @@ import { createAuditWriter } from './audit-writer.ts';
 import type { EngineDeps } from './deps.ts';
 import { createPushRelease } from './push-release.ts';
 import { createQueries } from './queries.ts';
+import { createIdentityAdmin } from './identities.ts';
 import { createPolicyChanges } from './policy-change.ts';
 import { createReconciler } from './reconciler.ts';
 import { createAbortPromotion, createRequestPromotion, createRollback } from './request-promotion.ts';
@@ -38,6 +39,7 @@ export function createEngine(deps: EngineDeps) {
     tokens: createTokenUseCases(deps, audit),
     breakGlass,
     policyChanges,
+    identities: createIdentityAdmin(deps, audit),
     approvals: createApprovalUseCases(deps, audit),
     dryRun: createDryRun(deps, audit),
     elevations: createElevation(deps, audit),

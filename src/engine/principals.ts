@@ -15,7 +15,7 @@ export function parseActor(actor: string): { kind: PrincipalKind; name: string }
 }
 
 export async function resolveActor(
-  deps: Pick<EngineDeps, 'project' | 'store' | 'clock'>,
+  deps: Pick<EngineDeps, 'identities' | 'store' | 'clock'>,
   actor: string,
   roles: readonly string[],
   credential: string,
@@ -25,6 +25,7 @@ export async function resolveActor(
   if (!ref) return undefined;
   const elevated = (await deps.store.read.elevations.activeFor(actor, deps.clock().toISOString())).map((e) => e.role);
   const extra = [...new Set([...roles, ...elevated])];
-  const declared = deps.project.identities ? resolvePrincipal(deps.project.identities, ref, credential, extra, [...scopes]) : undefined;
+  const identities = deps.identities.current();
+  const declared = identities ? resolvePrincipal(identities, ref, credential, extra, [...scopes]) : undefined;
   return declared ?? { ...ref, id: actor, roles: extra, groups: [], credential, scopes: [...scopes] };
 }

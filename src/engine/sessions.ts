@@ -74,7 +74,7 @@ export async function deployCredentialFor(
 
 export type SessionAuth = { ok: true; principal: ResolvedPrincipal; tokenId: string } | { ok: false; reason: string };
 
-type Deps = Pick<EngineDeps, 'store' | 'clock' | 'project' | 'sessions' | 'apiAudience'>;
+type Deps = Pick<EngineDeps, 'store' | 'clock' | 'project' | 'sessions' | 'apiAudience' | 'identities'>;
 
 export function createSessionUseCases(deps: Deps, audit: AuditWriter) {
   const deploy = createDeployCredentials({ sessions: deps.sessions, audience: deps.apiAudience });

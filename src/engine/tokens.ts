@@ -29,7 +29,10 @@ export type AuthOutcome = { ok: true; principal: ResolvedPrincipal } | { ok: fal
 /** a bearer credential: an API token, a session JWT or an OIDC ID token (at most 8 KiB) */
 const BEARER_RE = /^Bearer ([^\s]{1,8192})$/;
 
-export function createTokenUseCases(deps: Pick<EngineDeps, 'store' | 'clock' | 'project' | 'sessions' | 'apiAudience' | 'oidc' | 'authLimiter'>, audit: AuditWriter) {
+export function createTokenUseCases(
+  deps: Pick<EngineDeps, 'store' | 'clock' | 'project' | 'sessions' | 'apiAudience' | 'oidc' | 'authLimiter' | 'identities'>,
+  audit: AuditWriter,
+) {
   const sessions = createSessionUseCases(deps, audit);
 
   /** which verifier, by the credential's shape; the reason is for the audit log, never the client */

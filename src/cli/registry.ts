@@ -1,5 +1,6 @@
 /** Every CLI command, in the order `stagegate --help` lists them. */
 import type { Command } from './command.ts';
+import { scanCommand } from './commands/scan.ts';
 import { identityDeleteCommand, identityListCommand, identitySetCommand } from './commands/identity.ts';
 import {
   approvalsCommand,
@@ -43,6 +44,7 @@ export const commands: readonly Command[] = [
   keysGenerateCommand,
   releaseCreateCommand,
   releaseVerifyCommand,
+  scanCommand,
   serveCommand,
   releasePushCommand,
   releaseListCommand,

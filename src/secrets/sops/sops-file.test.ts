@@ -30,8 +30,8 @@ const rejects = async (p: Promise<unknown>, code: string, field?: string): Promi
 };
 
 describe('sops vectors (encrypted by the real sops tool)', () => {
-  it('resolves to /work/shared/vectors', () => {
-    assert.equal(fileURLToPath(vec('key.txt')), '/work/shared/vectors/sops/key.txt');
+  it('finds the vectors in ../shared beside the repository', () => {
+    assert.match(fileURLToPath(vec('key.txt')), /\/shared\/vectors\/sops\/key\.txt$/);
   });
   it('decrypts secret.enc.json with the MAC verified', async () => {
     const r = await decryptSopsFile(read('secret.enc.json'), { format: 'json', identities: [vectorId] });

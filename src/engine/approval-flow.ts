@@ -98,24 +98,29 @@ export async function approvalState(deps: ApprovalDeps, p: PromotionRecord): Pro
   return { evaluation, binding, policyDigest, approvals };
 }
 
+/** the approval statement of one decision on a promotion */
+function statementOf(p: PromotionRecord, approver: string, input: { decision: 'approve' | 'reject'; comment: string }, policyDigest: Digest, at: Date) {
+  return buildApprovalStatement({
+    service: p.service,
+    version: p.version,
+    releaseId: p.releaseId as Digest,
+    approver,
+    decision: input.decision,
+    environment: p.environment,
+    promotion: p.id,
+    policyDigest,
+    comment: input.comment,
+    at,
+  });
+}
+
 export function createApprovalUseCases(deps: ApprovalDeps, audit: AuditWriter) {
   /** the statement an approver signs with a personal key before deciding */
   async function statementFor(ctx: RequestContext, promotionId: string, input: { decision: 'approve' | 'reject'; comment: string }) {
     const p = await deps.store.read.promotions.get(promotionId);
     if (!p) throw new DomainError('not_found', `promotion ${promotionId} does not exist`, { fix: 'list what waits for you with `stagegate approvals`' });
     await audit.guard(ctx, 'approval.read', promotionResource(deps.project, p));
-    const statement = buildApprovalStatement({
-      service: p.service,
-      version: p.version,
-      releaseId: p.releaseId as Digest,
-      approver: ctx.actor,
-      decision: input.decision,
-      environment: p.environment,
-      promotion: p.id,
-      policyDigest: policyDigestFor(deps, p.service, p.environment),
-      comment: input.comment,
-      at: deps.clock(),
-    });
+    const statement = statementOf(p, ctx.actor, input, policyDigestFor(deps, p.service, p.environment), deps.clock());
     return { statement, payloadType: INTOTO_PAYLOAD_TYPE, payload: approvalStatementBytes(statement).toString('base64') };
   }
 
@@ -154,18 +159,7 @@ export function createApprovalUseCases(deps: ApprovalDeps, audit: AuditWriter) {
     // a personally signed statement keeps its own time, if it is recent
     const signedAt = (input.signed?.statement as { predicate?: { at?: unknown } } | undefined)?.predicate?.at;
     const at = typeof signedAt === 'string' && Math.abs(Date.parse(signedAt) - deps.clock().getTime()) < 5 * 60_000 ? new Date(signedAt) : deps.clock();
-    const statement = buildApprovalStatement({
-      service: p.service,
-      version: p.version,
-      releaseId: p.releaseId as Digest,
-      approver: ctx.actor,
-      decision: input.decision,
-      environment: p.environment,
-      promotion: p.id,
-      policyDigest,
-      comment: input.comment,
-      at,
-    });
+    const statement = statementOf(p, ctx.actor, input, policyDigest, at);
     let bundle = signApproval(statement, deps.serverKey);
     if (input.signed) {
       if (canonicalize(input.signed.statement) !== canonicalize(statement)) {

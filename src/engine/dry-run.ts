@@ -9,7 +9,6 @@ import { DomainError } from '../domain/errors.ts';
 import type { GateResult } from '../domain/promotion.ts';
 import { evaluateGateRules } from '../policy/cel/gate-rules.ts';
 import { activeFreezes, describeFreeze } from '../policy/freeze.ts';
-import type { PromotionRecord } from '../store/store.ts';
 import { describeEligible } from './approvals/evaluate.ts';
 import type { AuditWriter } from './audit-writer.ts';
 import type { EngineDeps, RequestContext } from './deps.ts';
@@ -17,7 +16,7 @@ import { runGates } from './gates.ts';
 import { gateFacts } from './gate-facts.ts';
 import { promotionContext, promotionResource } from './guard.ts';
 import { policyDigestFor } from './policy-digest.ts';
-import type { PromotionRequest } from './request-promotion.ts';
+import { type PromotionRequest, pendingPromotion } from './request-promotion.ts';
 
 export function createDryRun(deps: EngineDeps, audit: AuditWriter) {
   return async function dryRun(ctx: RequestContext, req: PromotionRequest) {
@@ -27,22 +26,7 @@ export function createDryRun(deps: EngineDeps, audit: AuditWriter) {
     const release = await deps.store.read.releases.findByServiceVersion(req.service, req.version);
     if (!release) throw new DomainError('not_found', `release ${req.service}@${req.version} has not been pushed`, { fix: 'push it first: stagegate release push BUNDLE --artifact ...' });
     const now = deps.clock();
-    const p: PromotionRecord = {
-      id: 'prm_0000000000000000',
-      seq: 0,
-      service: req.service,
-      version: req.version,
-      releaseId: release.id,
-      environment: req.environment,
-      state: 'Pending',
-      requestedBy: ctx.actor,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      stateChangedAt: now.toISOString(),
-      gates: null,
-      message: null,
-      succeededAt: null,
-    };
+    const p = pendingPromotion('prm_0000000000000000', req, release.id, ctx.actor, now);
     await mkdir(deps.runsDir, { recursive: true });
     const dir = await mkdtemp(path.join(deps.runsDir, 'dry-run-'));
     let gates: GateResult[];

@@ -16,6 +16,27 @@ export interface PromotionRequest {
 
 export const newPromotionId = (): string => `prm_${randomBytes(8).toString('hex')}`;
 
+/** a promotion as requested, before the store assigns its seq */
+export function pendingPromotion(id: string, req: PromotionRequest, releaseId: string, requestedBy: string, at: Date): PromotionRecord {
+  const now = at.toISOString();
+  return {
+    id,
+    seq: 0,
+    service: req.service,
+    version: req.version,
+    releaseId,
+    environment: req.environment,
+    state: 'Pending',
+    requestedBy,
+    createdAt: now,
+    updatedAt: now,
+    stateChangedAt: now,
+    gates: null,
+    message: null,
+    succeededAt: null,
+  };
+}
+
 export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>, audit: AuditWriter) {
   return async function requestPromotion(
     ctx: RequestContext,
@@ -62,23 +83,8 @@ export function createRequestPromotion(deps: Pick<EngineDeps, 'store' | 'project
     if (frozen && !why.breakGlass) {
       return refuse(new DomainError('conflict', frozen, { fix: 'wait for the freeze to end (stagegate freeze list --upcoming), or request with --break-glass if this cannot wait' }));
     }
-    const now = deps.clock().toISOString();
-    const promotion: PromotionRecord = {
-      id: newPromotionId(),
-      seq: 0,
-      service: req.service,
-      version: req.version,
-      releaseId: release.id,
-      environment: req.environment,
-      state: 'Pending',
-      requestedBy: ctx.actor,
-      createdAt: now,
-      updatedAt: now,
-      stateChangedAt: now,
-      gates: null,
-      message: why.rollbackFrom ? `rollback from ${why.rollbackFrom}: waiting for the gates` : 'waiting for the reconciler to run its gates',
-      succeededAt: null,
-    };
+    const promotion = pendingPromotion(newPromotionId(), req, release.id, ctx.actor, deps.clock());
+    promotion.message = why.rollbackFrom ? `rollback from ${why.rollbackFrom}: waiting for the gates` : 'waiting for the reconciler to run its gates';
     const { seq: _omit, ...insert } = promotion;
     promotion.seq = await deps.store.transaction(async (tx) => {
       const seq = await tx.promotions.insert(insert);

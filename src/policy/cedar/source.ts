@@ -6,6 +6,9 @@
  * line comments (`// ...`). A policy ends at the first `;` outside both, so splitting there is exact
  * for any text Cedar parses as a policy set.
  */
+import { lineColumn } from '../../domain/line-column.ts';
+
+export { lineColumn };
 
 export interface PolicyChunk {
   /** the policy text, from its first character that is not blank or a comment to its `;` */
@@ -62,16 +65,3 @@ export function charOffset(text: string, byteOffset: number): number {
   return bytes.subarray(0, byteOffset).toString('utf8').length;
 }
 
-/** 1-based line and column (in characters) of a character offset */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const at = Math.max(0, Math.min(offset, text.length));
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < at; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: at - lineStart + 1 };
-}

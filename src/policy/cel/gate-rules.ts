@@ -7,6 +7,9 @@ import { Environment } from '@marcbachmann/cel-js';
 import { DomainError } from '../../domain/errors.ts';
 import { type GateFacts, factMessages, factVariables, messageConstructors, toCelContext } from './facts.ts';
 import { type GateRule, gateRulesSchema } from './schema.ts';
+import { lineColumn } from '../../domain/line-column.ts';
+
+export { lineColumn };
 
 export interface CompiledGateRule {
   readonly id: string;
@@ -80,19 +83,6 @@ function summaryOf(e: unknown): string {
   return String(e);
 }
 
-/** 1-based line and column of a UTF-16 offset in `text` */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
-  const at = Math.max(0, Math.min(offset, text.length));
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < at; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lineStart = i + 1;
-    }
-  }
-  return { line, column: at - lineStart + 1 };
-}
 
 const GENERIC_FIX = 'correct the expression; see docs/gate-rules.md for the facts, their types and examples';
 

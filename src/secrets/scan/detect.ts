@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
 import { z } from 'zod';
 import { DomainError } from '../../domain/errors.ts';
-import { type CompiledAllowlist, type Rule, type RuleSet, compileRe2, defaultRules } from './rules.ts';
+import { type CompiledAllowlist, LAZY_WORD_CHAR, type Rule, type RuleSet, compileRe2, defaultRules } from './rules.ts';
 
 export interface Finding {
   ruleId: string;
@@ -25,6 +25,11 @@ export interface Finding {
   /** Shannon entropy (bits per character) of the secret */
   entropy: number;
 }
+
+/** A finding's fingerprint: a prefix (16 to 64 hex digits) of the SHA-256 of its secret. */
+export const FINGERPRINT_RE = /^[0-9a-f]{16,64}$/;
+/** The fingerprint reports print for a finding (16 hex digits of its secretHash). */
+export const fingerprintOf = (f: Pick<Finding, 'secretHash'>): string => f.secretHash.slice(0, 16);
 
 const regexSource = z
   .string()
@@ -48,12 +53,16 @@ export const scanAllowlistEntrySchema = z
     regex: regexSource.optional(),
     /** the finding's secretHash (64 lower-case hex digits) */
     secretHash: z.string().regex(/^[0-9a-f]{64}$/, 'a secretHash is 64 lower-case hex digits, as printed in findings').optional(),
+    /** a gitleaks rule id: only findings of that rule */
+    rule: z.string().min(1).max(200).optional(),
+    /** the finding's fingerprint as reports print it: the first 16 (up to 64) hex digits of its secretHash */
+    fingerprint: z.string().regex(FINGERPRINT_RE, 'a fingerprint is 16 to 64 lower-case hex digits, as printed in findings').optional(),
     /** why this is not a secret, or why it is accepted: required, shown in reports and audit */
     reason: z.string().trim().min(3, 'an allowlist entry needs a reason').max(500),
   })
   .strict()
-  .refine((e) => e.path !== undefined || e.regex !== undefined || e.secretHash !== undefined, {
-    message: 'an allowlist entry needs at least one of path, regex, secretHash',
+  .refine((e) => e.path !== undefined || e.regex !== undefined || e.secretHash !== undefined || e.rule !== undefined || e.fingerprint !== undefined, {
+    message: 'an allowlist entry needs at least one of path, regex, secretHash, rule, fingerprint',
   });
 export const scanAllowlistSchema = z.array(scanAllowlistEntrySchema).max(1000);
 export type ScanAllowlistEntry = z.infer<typeof scanAllowlistEntrySchema>;
@@ -74,6 +83,8 @@ interface CompiledEntry {
   path?: RE2JS;
   regex?: RE2JS;
   secretHash?: string;
+  rule?: string;
+  fingerprint?: string;
   reason: string;
 }
 
@@ -87,6 +98,8 @@ function compileEntries(list: ScanAllowlist): CompiledEntry[] {
           ...(e.path === undefined ? {} : { path: compileRe2(e.path) }),
           ...(e.regex === undefined ? {} : { regex: compileRe2(e.regex) }),
           ...(e.secretHash === undefined ? {} : { secretHash: e.secretHash }),
+          ...(e.rule === undefined ? {} : { rule: e.rule }),
+          ...(e.fingerprint === undefined ? {} : { fingerprint: e.fingerprint }),
           reason: e.reason,
         };
       } catch (err) {
@@ -165,8 +178,10 @@ function allowedBy(lists: readonly CompiledAllowlist[], c: Candidate): boolean {
   return false;
 }
 
-function projectAllowed(entries: readonly CompiledEntry[], file: string, secret: string, hash: string): string | undefined {
+function projectAllowed(entries: readonly CompiledEntry[], file: string, ruleId: string, secret: string, hash: string): string | undefined {
   for (const e of entries) {
+    if (e.rule !== undefined && e.rule !== ruleId) continue;
+    if (e.fingerprint !== undefined && !hash.startsWith(e.fingerprint)) continue;
     if (e.secretHash !== undefined && e.secretHash !== hash) continue;
     if (e.path && !matches(e.path, file)) continue;
     if (e.regex && !matches(e.regex, secret)) continue;
@@ -258,6 +273,18 @@ function lineOf(starts: number[], pos: number): number {
   return lo;
 }
 
+/**
+ * Where the whole regex `(?i)[\w.-]{0,50}?REST` matches, given where REST matched (`k`): back over
+ * the word characters before it, at most 50, not before where the search started. The lazy prefix
+ * takes the leftmost REST match, so this is exactly the start of the whole regex's match.
+ */
+export function extendBack(chunk: string, k: number, floor: number): number {
+  const limit = Math.max(floor, k - 50);
+  let s = k;
+  while (s > limit && LAZY_WORD_CHAR.test(chunk[s - 1] as string)) s--;
+  return s;
+}
+
 /** Findings of path-only rules (e.g. pkcs12-file) for a file whose content hashes to `contentHash`. */
 export function pathRuleFindings(file: string, contentHash: string, opts: Omit<ScanTextOptions, 'file'> = {}): Finding[] {
   const rules = opts.rules ?? defaultRules();
@@ -270,7 +297,7 @@ export function pathRuleFindings(file: string, contentHash: string, opts: Omit<S
     const c: Candidate = { secret: '', match: '', line: '', path: p };
     if (allowedBy(rules.global, c) || allowedBy(r.allowlists, c)) continue;
     const f: Finding = { ruleId: r.id, description: r.description, file, line: 1, column: 1, match: '(the whole file)', secretHash: contentHash, entropy: 0 };
-    const reason = projectAllowed(entries, file, '', contentHash);
+    const reason = projectAllowed(entries, file, r.id, '', contentHash);
     if (reason !== undefined) opts.onSuppressed?.(f, reason);
     else out.push(f);
   }
@@ -297,11 +324,13 @@ export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
     if (!spans) continue;
     for (const [from, to] of spans) {
       const chunk = from === 0 && to === text.length ? text : text.slice(from, to);
-      const m = regex.matcher(chunk);
+      const m = (rule.suffix ?? regex).matcher(chunk);
       const groups = m.groupCount();
+      let prevEnd = 0;
       while (m.find()) {
-        const start = m.start();
+        const start = rule.suffix ? extendBack(chunk, m.start(), prevEnd) : m.start();
         const end = m.end();
+        prevEnd = end;
         if (end <= start) continue;
         let secret = chunk.slice(start, end);
         let secretStart = start;
@@ -345,7 +374,7 @@ export function scanText(text: string, opts: ScanTextOptions = {}): Finding[] {
           secretHash,
           entropy: Math.round(entropy * 1000) / 1000,
         };
-        const reason = projectAllowed(entries, file, secret, secretHash);
+        const reason = projectAllowed(entries, file, rule.id, secret, secretHash);
         out.push({ ...f, pos: absStart, secret, ...(reason === undefined ? {} : { reason }) });
       }
     }

@@ -1,5 +1,5 @@
 /** Output formats for scan findings: a text report for people and SARIF 2.1.0 for tools. */
-import type { Finding } from './detect.ts';
+import { type Finding, fingerprintOf } from './detect.ts';
 import type { ScanReport } from './scan-path.ts';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -20,6 +20,9 @@ export interface SarifLog {
     }[];
   }[];
 }
+
+/** A relative URI reference for a finding's file: each `/`-separated segment percent-encoded (`!` kept). */
+export const toUri = (file: string): string => file.split('/').map(encodeURIComponent).join('/');
 
 /** SARIF 2.1.0: one run of 'stagegate-scan' listing the rules that fired; no secret in it. */
 export function toSarif(findings: readonly Finding[]): SarifLog {
@@ -44,7 +47,7 @@ export function toSarif(findings: readonly Finding[]): SarifLog {
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: encodeURI(f.file) },
+                artifactLocation: { uri: toUri(f.file) },
                 region: { startLine: f.line, startColumn: f.column },
               },
             },
@@ -60,7 +63,7 @@ export function toSarif(findings: readonly Finding[]): SarifLog {
 /** One line per finding (file:line:column  rule  redacted match), then suppressions, notes, a summary. */
 export function formatReport(report: ScanReport): string {
   const lines: string[] = [];
-  for (const f of report.findings) lines.push(`${f.file}:${f.line}:${f.column}  ${f.ruleId}  ${f.match}  (sha256 ${f.secretHash.slice(0, 16)})`);
+  for (const f of report.findings) lines.push(`${f.file}:${f.line}:${f.column}  ${f.ruleId}  ${f.match}  fingerprint ${fingerprintOf(f)}`);
   for (const s of report.suppressed) lines.push(`allowed  ${s.finding.file}:${s.finding.line}  ${s.finding.ruleId}  ${s.finding.match}  reason: ${s.reason}`);
   for (const n of report.notes) lines.push(`note: ${n}`);
   const n = report.findings.length;

@@ -132,7 +132,7 @@ function scanArchive(ctx: Ctx, display: string, source: Readable | Buffer, depth
 }
 
 async function scanFile(ctx: Ctx, abs: string, display: string, size: number): Promise<void> {
-  if (isArchiveName(abs)) {
+  if (isArchiveName(display)) {
     await scanArchive(ctx, display, createReadStream(abs), 1, { left: ctx.maxArchiveBytes });
     return;
   }
@@ -174,15 +174,33 @@ async function walk(ctx: Ctx, root: string, dir: string): Promise<void> {
   }
 }
 
+const newCtx = (root: string, opts: ScanPathOptions): Ctx => ({
+  rules: opts.rules ?? defaultRules(),
+  allowlist: opts.allowlist ?? [],
+  maxFileBytes: opts.maxFileBytes ?? MAX_FILE_BYTES,
+  maxArchiveBytes: opts.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
+  report: { root, findings: [], suppressed: [], notes: [], filesScanned: 0, bytesScanned: 0 },
+});
+
+/**
+ * Scan files stored under other names (e.g. blobs named by digest): each is reported, matched by
+ * path rules and allowlists, and recognized as an archive by its `name`. A file that is missing
+ * or not a regular file is a note, not a finding.
+ */
+export async function scanNamedFiles(root: string, files: readonly { name: string; path: string }[], opts: ScanPathOptions = {}): Promise<ScanReport> {
+  const ctx = newCtx(root, opts);
+  for (const f of files) {
+    if (pathAllowlisted(f.name, ctx.rules)) continue;
+    const st = await lstat(f.path).catch(() => undefined);
+    if (!st?.isFile()) ctx.report.notes.push(`${f.name}: not stored, not scanned`);
+    else await scanFile(ctx, f.path, f.name, st.size);
+  }
+  return ctx.report;
+}
+
 /** Scan a file, a folder (recursively) or a tar archive. Findings are ordered by file, then position. */
 export async function scanPath(path: string, opts: ScanPathOptions = {}): Promise<ScanReport> {
-  const ctx: Ctx = {
-    rules: opts.rules ?? defaultRules(),
-    allowlist: opts.allowlist ?? [],
-    maxFileBytes: opts.maxFileBytes ?? MAX_FILE_BYTES,
-    maxArchiveBytes: opts.maxArchiveBytes ?? MAX_ARCHIVE_BYTES,
-    report: { root: path, findings: [], suppressed: [], notes: [], filesScanned: 0, bytesScanned: 0 },
-  };
+  const ctx = newCtx(path, opts);
   const st = await lstat(path).catch((e: NodeJS.ErrnoException) => {
     throw new DomainError(e.code === 'ENOENT' ? 'not_found' : 'invalid_input', `${path} cannot be scanned: ${e.code ?? e.message}`, {
       file: path,

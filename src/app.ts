@@ -28,6 +28,10 @@ import { promotionRoutes } from './server/routes/promotions.ts';
 import { releaseRoutes } from './server/routes/releases.ts';
 import { tokenRoutes } from './server/routes/tokens.ts';
 import { elevationRoutes } from './server/routes/elevation.ts';
+import { flagRoutes } from './server/routes/flags.ts';
+import { ofrepRoutes } from './server/routes/ofrep.ts';
+import { parityRoutes } from './server/routes/parity.ts';
+import { eventRoutes } from './server/routes/events.ts';
 import { createBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -120,10 +124,12 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     blobs: createBlobStore({ dir: path.join(config.dataDir, 'blobs') }),
     targets,
     runsDir,
+    ageIdentityDir: config.ageIdentityDir,
   });
   await engine.policyChanges.reconcileOnStart();
   await engine.identities.load();
   const bootstrapToken = await engine.tokens.bootstrap(config.bootstrapToken);
+  await engine.flags.seed();
   let ready = false;
   const routes: Route[] = [
     { method: 'GET', pattern: /^\/healthz$/, auth: false, handler: async () => ({ status: 200, json: { status: 'alive' } }) },
@@ -140,6 +146,10 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     ...accessRoutes(engine, project),
     ...identityRoutes(engine),
     ...elevationRoutes(engine, project),
+    ...flagRoutes(engine),
+    ...ofrepRoutes(engine),
+    ...parityRoutes(engine),
+    ...eventRoutes(engine),
   ];
   const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => void handler(req, res));
@@ -158,11 +168,14 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
       });
       engine.reconciler.start(config.reconcileIntervalMs);
       ready = true;
+      engine.parity.scheduler.start(); // the first attestation run, then on its interval
       return server.address() as AddressInfo;
     },
     async close() {
       ready = false;
       await engine.reconciler.stop();
+      await engine.parity.scheduler.stop();
+      engine.parity.events.close(); // ends every event stream, so the server can close
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await store.close();

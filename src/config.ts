@@ -28,6 +28,8 @@ const configSchema = z
       .string()
       .regex(/^sgt_[A-Za-z0-9]{8,40}_[A-Za-z0-9]{20,100}$/, 'must look like sgt_<id>_<secret>')
       .optional(),
+    /** folder of per-environment age identities `<env>.key` that open secrets/<env>/*.sops.yaml at deploy time */
+    ageIdentityDir: z.string().min(1).max(4096).optional(),
   })
   .strict();
 
@@ -44,6 +46,7 @@ export function loadConfig(flags: Partial<ConfigInput>, env: Readonly<Record<str
     ['projectFile', 'STAGEGATE_PROJECT'],
     ['logLevel', 'STAGEGATE_LOG_LEVEL'],
     ['bootstrapToken', 'STAGEGATE_BOOTSTRAP_TOKEN'],
+    ['ageIdentityDir', 'STAGEGATE_AGE_IDENTITY_DIR'],
     ['reconcileIntervalMs', 'STAGEGATE_RECONCILE_MS'],
     ['authMaxFailures', 'STAGEGATE_AUTH_MAX_FAILURES'],
     ['authLockoutSeconds', 'STAGEGATE_AUTH_LOCKOUT_SECONDS'],
@@ -63,5 +66,5 @@ export function loadConfig(flags: Partial<ConfigInput>, env: Readonly<Record<str
     });
   }
   const c = parsed.data;
-  return Object.freeze({ ...c, dataDir: path.resolve(c.dataDir), projectFile: path.resolve(c.projectFile) });
+  return Object.freeze({ ...c, dataDir: path.resolve(c.dataDir), projectFile: path.resolve(c.projectFile), ...(c.ageIdentityDir ? { ageIdentityDir: path.resolve(c.ageIdentityDir) } : {}) });
 }

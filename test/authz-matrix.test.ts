@@ -73,6 +73,11 @@ const matrix: Record<string, Probe | Probe[]> = {
     allow: ['developer', 'releaser', 'admin'],
   },
   [String.raw`GET ^\/v1\/status$`]: { path: () => '/v1/status', allow: ALL },
+  // parity, drift, attestation and the event stream: reads for every role (maxSeconds=0 ends the stream at once)
+  [String.raw`GET ^\/v1\/parity$`]: { path: () => '/v1/parity?a=dev&b=staging', allow: ALL },
+  [String.raw`GET ^\/v1\/drift\/(?<env>[^/]{1,100})$`]: { path: () => '/v1/drift/dev', allow: ALL },
+  [String.raw`GET ^\/v1\/attestation$`]: { path: () => '/v1/attestation', allow: ALL },
+  [String.raw`GET ^\/v1\/events$`]: { path: () => '/v1/events?maxSeconds=0', allow: ALL },
 
   // the audit log is readable by every role
   [String.raw`GET ^\/v1\/audit\/entries$`]: { path: () => '/v1/audit/entries?from=0&limit=1', allow: ALL },
@@ -136,6 +141,25 @@ const matrix: Record<string, Probe | Probe[]> = {
   [String.raw`POST ^\/v1\/elevations\/(?<id>elv_[a-f0-9]{16})\/approve$`]: { path: () => '/v1/elevations/elv_0000000000000000/approve', allow: ['admin'] },
   [String.raw`POST ^\/v1\/elevations\/(?<id>elv_[a-f0-9]{16})\/deny$`]: { path: () => '/v1/elevations/elv_0000000000000000/deny', allow: ['admin'] },
   [String.raw`GET ^\/v1\/elevations$`]: { path: () => '/v1/elevations', allow: ['security', 'admin'] },
+
+  // feature flags: everyone reads; changes like promotions (developers outside prod); approvers approve; OFREP needs an environment
+  [String.raw`GET ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})$`]: { path: () => '/v1/flags/prod', allow: ALL },
+  [String.raw`GET ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/history$`]: { path: () => '/v1/flags/prod/history', allow: ALL },
+  [String.raw`POST ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes$`]: [
+    { label: 'staging', path: () => '/v1/flags/staging/changes', body: { patch: [{ op: 'test', path: '/nope', value: 1 }], reason }, allow: ['developer', 'releaser', 'admin'] },
+    { label: 'prod', path: () => '/v1/flags/prod/changes', body: { patch: [{ op: 'test', path: '/nope', value: 1 }], reason }, allow: ['releaser', 'admin'] },
+  ],
+  [String.raw`GET ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes$`]: { path: () => '/v1/flags/prod/changes', allow: ALL },
+  [String.raw`GET ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes\/(?<id>flc_[a-f0-9]{16})$`]: { path: () => '/v1/flags/prod/changes/flc_0000000000000000', allow: ALL },
+  [String.raw`GET ^\/v1\/flag-changes\/(?<id>flc_[a-f0-9]{16})$`]: { path: () => '/v1/flag-changes/flc_0000000000000000', allow: ALL },
+  [String.raw`POST ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes\/(?<id>flc_[a-f0-9]{16})\/approve$`]: { path: () => '/v1/flags/prod/changes/flc_0000000000000000/approve', allow: ['approver', 'admin'] },
+  [String.raw`POST ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes\/(?<id>flc_[a-f0-9]{16})\/reject$`]: { path: () => '/v1/flags/prod/changes/flc_0000000000000000/reject', allow: ['approver', 'admin'] },
+  [String.raw`POST ^\/v1\/flags\/(?<env>[a-z][a-z0-9-]{0,62})\/changes\/(?<id>flc_[a-f0-9]{16})\/apply$`]: [
+    { label: 'staging', path: () => '/v1/flags/staging/changes/flc_0000000000000000/apply', allow: ['developer', 'releaser', 'admin'] },
+    { label: 'prod', path: () => '/v1/flags/prod/changes/flc_0000000000000000/apply', allow: ['releaser', 'admin'] },
+  ],
+  [String.raw`POST ^\/ofrep\/v1\/evaluate\/flags\/(?<key>[^/]{1,256})$`]: { path: () => '/ofrep/v1/evaluate/flags/max-cart-items', body: { context: {} }, headers: { 'x-stagegate-environment': 'prod' }, allow: ALL },
+  [String.raw`POST ^\/ofrep\/v1\/evaluate\/flags$`]: { path: () => '/ofrep/v1/evaluate/flags', body: { context: {} }, headers: { 'x-stagegate-environment': 'prod' }, allow: ALL },
 };
 
 const identities = `

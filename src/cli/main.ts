@@ -49,7 +49,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
       else ctx.err(`error: ${formatError(e)}`);
       return e.code === 'invalid_input' || e.code === 'payload_too_large'
         ? exitCodes.usage
-        : e.code === 'signature_invalid' || e.code === 'digest_mismatch'
+        : e.code === 'signature_invalid' || e.code === 'digest_mismatch' || e.code === 'secret_detected'
           ? exitCodes.failed
           : e.code in exitCodes
             ? exitCodes[e.code as keyof typeof exitCodes]

@@ -1,6 +1,11 @@
 /** Every CLI command, in the order `stagegate --help` lists them. */
 import type { Command } from './command.ts';
 import { scanCommand } from './commands/scan.ts';
+import { flagsApplyCommand, flagsApproveCommand, flagsChangeCommand, flagsChangesCommand, flagsRejectCommand, flagsShowCommand, flagsValidateCommand } from './commands/flags.ts';
+import { configDiffCommand, configShowCommand } from './commands/config.ts';
+import { manifestAuditCommand } from './commands/manifest.ts';
+import { maskCommand } from './commands/mask.ts';
+import { secretsListCommand, secretsRewrapCommand, secretsRotateCommand, secretsSetCommand } from './commands/secrets.ts';
 import { identityDeleteCommand, identityListCommand, identitySetCommand } from './commands/identity.ts';
 import {
   approvalsCommand,
@@ -36,6 +41,7 @@ import { policyExplainCommand, policyTestCommand, policyValidateCommand } from '
 import { schemaCommand } from './commands/schema.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
+import { driftCommand, parityCommand } from './commands/parity.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
 
 export const commands: readonly Command[] = [
@@ -45,6 +51,14 @@ export const commands: readonly Command[] = [
   releaseCreateCommand,
   releaseVerifyCommand,
   scanCommand,
+  configShowCommand,
+  configDiffCommand,
+  manifestAuditCommand,
+  maskCommand,
+  secretsSetCommand,
+  secretsRotateCommand,
+  secretsRewrapCommand,
+  secretsListCommand,
   serveCommand,
   releasePushCommand,
   releaseListCommand,
@@ -66,6 +80,8 @@ export const commands: readonly Command[] = [
   elevationDenyCommand,
   elevationListCommand,
   statusCommand,
+  parityCommand,
+  driftCommand,
   auditLogCommand,
   auditKeyCommand,
   auditCheckpointCommand,
@@ -86,4 +102,11 @@ export const commands: readonly Command[] = [
   policyStatusCommand,
   policyApproveCommand,
   policyRejectCommand,
+  flagsShowCommand,
+  flagsChangeCommand,
+  flagsChangesCommand,
+  flagsApproveCommand,
+  flagsRejectCommand,
+  flagsApplyCommand,
+  flagsValidateCommand,
 ];

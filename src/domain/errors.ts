@@ -12,6 +12,7 @@ export const errorCodes = [
   'rate_limited', // too many failed authentications from this address or for this token (429, Retry-After)
   'signature_invalid', // a signature or bundle that does not verify (422)
   'digest_mismatch', // bytes that do not match their signed digest (422)
+  'secret_detected', // a plaintext secret in a release's artifact or config files (422)
   'unavailable', // server not reachable / not ready (503)
   'internal', // a broken invariant: a bug (500)
 ] as const;

@@ -38,6 +38,8 @@ export interface EngineDeps {
   oidc: OidcVerifier;
   /** failed-authentication limiter, keyed `addr:<remote address>` and `token:<id>` */
   authLimiter: FailureLimiter;
+  /** folder of `<env>.key` age identities that open secrets/<env>/<service>.sops.yaml (gates, deploy) */
+  ageIdentityDir?: string | undefined;
 }
 
 /** who asks, and the digest of what they sent */

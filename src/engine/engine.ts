@@ -14,6 +14,8 @@ import { createBlobUpload } from './upload-blob.ts';
 import { createApprovalUseCases } from './approval-flow.ts';
 import { createDryRun } from './dry-run.ts';
 import { createElevation } from './elevation.ts';
+import { createFlagUseCases } from '../flags/use-cases.ts';
+import { createParityUseCases } from '../parity/use-cases.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
@@ -43,6 +45,8 @@ export function createEngine(deps: EngineDeps) {
     approvals: createApprovalUseCases(deps, audit),
     dryRun: createDryRun(deps, audit),
     elevations: createElevation(deps, audit),
+    flags: createFlagUseCases(deps, audit),
+    parity: createParityUseCases(deps, audit),
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

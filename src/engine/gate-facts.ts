@@ -7,6 +7,8 @@ import type { PromotionRecord, ReleaseRecord } from '../store/store.ts';
 import type { ApprovalInput } from './approvals/evaluate.ts';
 import type { EngineDeps } from './deps.ts';
 import { keyNameOf } from './trusted-keys.ts';
+import { parityFindingCounts } from '../parity/gates.ts';
+import { overdueSecretCount } from '../secrets/gate.ts';
 
 function provenanceOf(release: ReleaseRecord): { builder: string; source: string; buildType: string } {
   try {
@@ -22,7 +24,7 @@ function provenanceOf(release: ReleaseRecord): { builder: string; source: string
 }
 
 export async function gateFacts(
-  deps: Pick<EngineDeps, 'store' | 'project' | 'clock'>,
+  deps: Pick<EngineDeps, 'store' | 'project' | 'clock' | 'ageIdentityDir' | 'blobs' | 'targets'>,
   p: PromotionRecord,
   release: ReleaseRecord,
   approvals: readonly ApprovalInput[],
@@ -59,7 +61,7 @@ export async function gateFacts(
     soak,
     freeze: freezeFacts(env.freezes, { service: p.service, at: now }),
     ...clockFacts(now),
-    findings: { parity: 0, drift: 0, secrets: 0 },
+    findings: { ...(await parityFindingCounts(deps, p, release)), secrets: await overdueSecretCount({ projectDir: deps.project.baseDir, identityDir: deps.ageIdentityDir, clock: deps.clock }, p) },
     requester: p.requestedBy,
     breakGlass,
   } as GateFacts;

@@ -13,8 +13,12 @@ import type { EngineDeps } from './deps.ts';
 import { verifyRelease } from './release-verify.ts';
 import { keyNameOf, trustedKeys } from './trusted-keys.ts';
 import { formatDuration } from './duration.ts';
+import { driftGate, parityGate } from '../parity/gates.ts';
+import { secretScanGate } from '../secrets/scan/gate.ts';
+import { secretsGate } from '../secrets/gate.ts';
+import { configGate, dependenciesGate } from '../parity/config/gates.ts';
 
-type GateDeps = Pick<EngineDeps, 'store' | 'project' | 'blobs' | 'clock'>;
+type GateDeps = Pick<EngineDeps, 'store' | 'project' | 'blobs' | 'clock' | 'ageIdentityDir' | 'targets'>;
 
 export async function signatureGate(deps: GateDeps, release: ReleaseRecord, envName: string): Promise<GateResult> {
   const env = deps.project.environments.find((e) => e.name === envName)!;
@@ -154,5 +158,11 @@ export async function runGates(
     checksumGate(deps, release, artifactsDir),
     requiresGate(deps, promotion, skips.skip.has('soak') ? skips.ids : undefined),
   ]);
-  return [sig, ...sums, ...reqs];
+  // after the checksum gate: it scans the verified files the checksum gate placed in the folder
+  const secrets = await secretScanGate(deps, artifactsDir);
+  // config reads the verified config files and writes effective-config.json into the folder
+  const [config, dependencies] = await Promise.all([configGate(release, promotion.environment, artifactsDir), dependenciesGate(deps, promotion, release)]);
+  const rotation = await secretsGate({ projectDir: deps.project.baseDir, identityDir: deps.ageIdentityDir, clock: deps.clock }, promotion);
+  const [parity, drift] = await Promise.all([parityGate(deps, promotion, release), driftGate(deps, promotion)]);
+  return [sig, ...sums, ...reqs, ...secrets, rotation, config, ...dependencies, parity, drift];
 }

@@ -1,5 +1,6 @@
 /** Use-case: accept a signed release into the store, immutably. */
 import { DomainError } from '../domain/errors.ts';
+import { scanReleaseBlobs, secretDetectedError } from '../secrets/scan/release-scan.ts';
 import type { ReleaseRecord, SubjectRecord } from '../store/store.ts';
 import { verifyRelease } from './release-verify.ts';
 import type { AuditWriter } from './audit-writer.ts';
@@ -70,6 +71,19 @@ export function createPushRelease(deps: Pick<EngineDeps, 'store' | 'project' | '
       );
       return { release: existing, created: false, missingBlobs };
     }
+    // every file a new release signs is scanned before the release is stored, so its bytes come first
+    if (missingBlobs.length > 0) {
+      const shown = missingBlobs.slice(0, 20).join(', ') + (missingBlobs.length > 20 ? ` and ${missingBlobs.length - 20} more` : '');
+      return refuse(
+        new DomainError('invalid_input', `${verified.service}@${verified.version} signs ${missingBlobs.length} file(s) the server holds no bytes for: ${shown}; a release's files are scanned for secrets before it is stored, so they must be uploaded first`, {
+          field: 'subjects',
+          fix: 'upload every artifact and config file before the bundle: `stagegate release push BUNDLE --artifact FILE --config DIR` does that, or PUT /v1/blobs/<digest> for each',
+        }),
+        subject,
+      );
+    }
+    const scan = await scanReleaseBlobs({ blobs: deps.blobs, project: deps.project, now: deps.clock() }, subjects);
+    if (scan.findings.length > 0) return refuse(secretDetectedError(`${verified.service}@${verified.version}`, scan), subject);
     const release: ReleaseRecord = {
       id: verified.releaseId,
       service: verified.service,

@@ -14,6 +14,8 @@ import { signDsse } from '../crypto/dsse.ts';
 import { keyIdOf, loadPrivateKey } from '../crypto/keys.ts';
 import { INTOTO_PAYLOAD_TYPE, MAX_SUBJECTS, artifactSubject, buildReleaseStatement, configSubject, imageSubject, parseProvenance } from '../crypto/statement.ts';
 import type { ReleaseSubject } from '../crypto/statement.ts';
+import { parseNeeds } from '../parity/config/needs.ts';
+import { effectiveConfigByproducts, withConfigExtras } from '../parity/config/release-extras.ts';
 
 const MAX_PROVENANCE_BYTES = 256 * 1024;
 
@@ -24,6 +26,8 @@ export interface CreateReleaseInput {
   images: string[];
   configDir?: string;
   provenanceFile?: string;
+  /** `service:NAME@RANGE` / `platform:NAME@RANGE`, recorded in externalParameters.stagegate.needs */
+  needs?: string[];
   privateKeyPem: string;
   /** where the private key came from, for error messages */
   keySource?: string;
@@ -144,7 +148,14 @@ export async function createRelease(input: CreateReleaseInput): Promise<CreatedR
       subjects.push({ ...configSubject(f.relativePath, digest, f.path), size });
     }
   }
-  const provenance = input.provenanceFile === undefined ? undefined : await readProvenance(input.provenanceFile);
+  const needs = parseNeeds(input.needs ?? []);
+  const byproducts = input.configDir === undefined ? [] : await effectiveConfigByproducts(input.configDir, input.service);
+  const provenance = withConfigExtras(
+    input.provenanceFile === undefined ? undefined : await readProvenance(input.provenanceFile),
+    input,
+    byproducts,
+    needs,
+  );
   const { bytes } = buildReleaseStatement({
     service: input.service,
     version: input.version,

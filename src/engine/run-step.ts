@@ -3,6 +3,7 @@ import type { Target, TargetStep, TargetStepHandle } from '../rollout/target.ts'
 import type { PromotionRecord } from '../store/store.ts';
 import type { EngineDeps } from './deps.ts';
 import { deployCredentialFor } from './sessions.ts';
+import { openServerSecrets } from '../secrets/server-secrets.ts';
 
 export interface StepOutcome {
   status: 'succeeded' | 'failed';
@@ -10,7 +11,7 @@ export interface StepOutcome {
 }
 
 export async function runStep(
-  deps: Pick<EngineDeps, 'store' | 'clock' | 'sessions' | 'apiAudience'>,
+  deps: Pick<EngineDeps, 'store' | 'clock' | 'sessions' | 'apiAudience' | 'project' | 'ageIdentityDir'>,
   p: PromotionRecord,
   step: TargetStep,
   target: Target,
@@ -20,8 +21,15 @@ export async function runStep(
   if (rec && rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
   let handle: TargetStepHandle | undefined;
   if (!rec) {
+    let secrets: Record<string, unknown> | undefined;
+    if (step === 'deploy') {
+      // decrypted only now, handed to this step alone: a 0600 file in its run folder, deleted when it ends
+      const s = await openServerSecrets({ projectDir: deps.project.baseDir, identityDir: deps.ageIdentityDir, env: p.environment, service: p.service });
+      if (s.status === 'error') return { status: 'failed', message: `deploy not started: ${s.message}` };
+      if (s.status === 'opened') secrets = s.opened.data;
+    }
     const deployToken = (await deployCredentialFor(deps, p.id, p.environment)).token;
-    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir, deployToken };
+    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir, deployToken, ...(secrets ? { secrets } : {}) };
     const data = await target.prepare(step, facts);
     const startedAt = deps.clock().toISOString();
     if (await deps.store.transaction((tx) => tx.steps.start({ promotionId: p.id, step, data, startedAt }))) {

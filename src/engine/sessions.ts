@@ -20,7 +20,9 @@ export const UNSCOPED_SESSION_SCOPE = 'api';
 /** `*` cannot appear in a JWT scope (SCOPE_RE); in the token it is written `all`: `*.read` <-> `all.read` */
 const WILDCARD_WORD = 'all';
 /** an action scope as API tokens and `login --scopes` write it: `release.push`, `*.read`, `promotion.*`, `*` */
-export const ACTION_SCOPE_RE = /^(?:\*|[a-z][a-z0-9-]{0,31})(?:\.(?:\*|[a-z][a-z0-9-]{0,31}))?$/;
+export const ACTION_SCOPE_RE = /^(?:(?:\*|[a-z][a-z0-9-]{0,31})(?:\.(?:\*|[a-z][a-z0-9-]{0,31}))?|flag\.evaluate:[a-z][a-z0-9-]{0,62})$/;
+/** `flag.evaluate:prod`: flag evaluation (OFREP) of that environment only (src/flags/ofrep.ts enforces the environment) */
+export const ENV_SCOPE_RE = /^flag\.evaluate:[a-z][a-z0-9-]{0,62}$/;
 
 /** action scopes (empty = unscoped) -> the session's `scope` claim values */
 export function toSessionScopes(scopes: readonly string[]): string[] {
@@ -46,6 +48,11 @@ export function fromSessionScopes(scopes: readonly string[]): string[] {
 
 /** does the credential's scope list allow every action the requested scope allows? (no widening) */
 export function scopeCovered(held: readonly string[], requested: string): boolean {
+  if (ENV_SCOPE_RE.test(requested)) {
+    // covered by itself, or by an unqualified scope that allows flag.evaluate in every environment
+    const plain = held.filter((h) => !ENV_SCOPE_RE.test(h));
+    return held.length === 0 || held.includes(requested) || (plain.length > 0 && scopeAllows(plain, 'flag.evaluate'));
+  }
   return actions.every((a) => !scopeAllows([requested], a) || scopeAllows(held, a));
 }
 

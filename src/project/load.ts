@@ -11,6 +11,7 @@ import type { Document } from 'yaml';
 import { DomainError } from '../domain/errors.ts';
 import type { Digest } from '../domain/ids.ts';
 import { checkSections } from './sections.ts';
+import { normalizeScanSection } from '../secrets/scan/allowlist.ts';
 import { normalizeApprovalPolicy } from '../engine/approvals/approval-schema.ts';
 import { withEnvironment } from '../policy/freeze-schema.ts';
 import { checkProjectGraph } from './graph.ts';
@@ -220,7 +221,7 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
     targets: Object.fromEntries(
       Object.entries(f.targets).map(([name, t]) => [
         name,
-        { name, type: t.type, deploy: t.deploy, ...(t.verify ? { verify: t.verify } : {}), timeoutMs: t.timeoutSeconds * 1000, env: t.env ?? {} },
+        { name, type: t.type, deploy: t.deploy, ...(t.verify ? { verify: t.verify } : {}), ...(t.observe ? { observe: t.observe } : {}), timeoutMs: t.timeoutSeconds * 1000, env: t.env ?? {} },
       ]),
     ),
     environments: f.environments.map((e) => ({
@@ -228,9 +229,15 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
       rules: e.rules ?? [],
       ...(e.approvals ? { approvals: normalizeApprovalPolicy(e.approvals) } : {}),
       freezes: withEnvironment(e.name, e.freezes ?? []),
+      platform: e.platform ?? {},
+      ...(e.parity ? { parity: e.parity } : {}),
+      ...(e.drift ? { drift: e.drift } : {}),
     })),
     ...(f.identities ? { identities: f.identities } : {}),
     ...(f.policies ? { policiesDir: resolve(opts.baseDir, f.policies) } : {}),
+    ...(f.attestation ? { attestationIntervalMs: f.attestation.interval } : {}),
+    manifestDir: resolve(opts.baseDir, f.manifest ?? 'manifest'),
+    ...(f.scan ? { scan: normalizeScanSection(f.scan) } : {}),
     gateRules: semantic.gateRules,
   };
 }

@@ -38,6 +38,6 @@ test('STAGEGATE_ variables are reserved; allowed fields come from the schema', (
   assert.ok(ENV_NAME_RE.test('NODE_ENV'));
   assert.ok(!ENV_NAME_RE.test('STAGEGATE_SERVICE'));
   assert.ok(!ENV_NAME_RE.test('1X'));
-  assert.deepEqual(allowedFields['environments[]'], ['name', 'tier', 'target', 'trustedKeys', 'requires', 'minSoak', 'rules', 'approvals', 'freezes']);
-  assert.deepEqual(allowedFields['targets.*'], ['type', 'deploy', 'verify', 'timeoutSeconds', 'env']);
+  assert.deepEqual(allowedFields['environments[]'], ['name', 'tier', 'target', 'trustedKeys', 'requires', 'minSoak', 'rules', 'approvals', 'freezes', 'parity', 'drift', 'platform']);
+  assert.deepEqual(allowedFields['targets.*'], ['type', 'deploy', 'verify', 'observe', 'timeoutSeconds', 'env']);
 });

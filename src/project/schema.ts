@@ -11,6 +11,7 @@ import { approvalAllowedFields, approvalPolicySchema, type ApprovalPolicy } from
 import type { CompiledGateRule } from '../policy/cel/gate-rules.ts';
 import { type GateRule, gateRulesSchema, serviceGateRulesSchema } from '../policy/cel/schema.ts';
 import { type FreezeWindow, freezeWindowFields, freezeWindowsSchema } from '../policy/freeze-schema.ts';
+import { type ScanPolicy, scanAllowFields, scanSectionFields, scanSectionSchema } from '../secrets/scan/allowlist.ts';
 
 export const API_VERSION = 'stagegate.dev/v1';
 export const tiers = ['dev', 'test', 'staging', 'prod'] as const;
@@ -88,6 +89,9 @@ export const execTargetSchema = z
     type: z.literal('exec'),
     deploy: argv.describe('argv of the deploy command, run without a shell, cwd = the project directory'),
     verify: argv.optional().describe('argv of the verify command; a non-zero exit fails the promotion'),
+    observe: argv
+      .optional()
+      .describe('argv of the observe command: prints what runs in $STAGEGATE_ENVIRONMENT as JSON {services: {...}} for drift checks; see docs/parity-and-drift.md'),
     timeoutSeconds: z
       .number()
       .int()
@@ -117,6 +121,23 @@ export const environmentSchema = z
     rules: gateRulesSchema.optional().describe('CEL gate rules {id, expression, message}; see docs/gate-rules.md'),
     approvals: approvalPolicySchema.optional().describe('approvals a promotion needs; see docs/approvals.md'),
     freezes: freezeWindowsSchema.optional().describe('freeze windows; see docs/freeze-windows.md'),
+    parity: z
+      .strictObject({
+        maxFindings: z.number().int().min(0).max(1_000_000).optional(),
+        minScore: z.number().min(0).max(1).optional(),
+      })
+      .optional()
+      .describe('parity gate thresholds against the next environment (default: maxFindings 0 for staging and prod tiers, report only otherwise); see docs/parity-and-drift.md'),
+    drift: z
+      .strictObject({ maxFindings: z.number().int().min(0).max(1_000_000).optional() })
+      .optional()
+      .describe('drift gate threshold (default: maxFindings 0 for staging and prod tiers, report only otherwise); see docs/parity-and-drift.md'),
+    platform: z
+      .record(z.string().regex(/^[a-z][a-z0-9._-]{0,62}$/), z.string().min(1).max(64).regex(/^v?\d+(\.\d+){0,2}([-+][0-9A-Za-z.+-]{1,64})?$/, 'a version such as 20.19.0 or 1.29'))
+      .refine((o) => Object.keys(o).length <= 64, 'at most 64 platform entries')
+      .meta({ maxProperties: 64 })
+      .optional()
+      .describe('platform versions this environment provides (node, postgres, kubernetes...), checked against release needs; see docs/configuration.md'),
   })
   .describe('a stage of the pipeline');
 
@@ -140,6 +161,17 @@ export const projectFileSchema = z
       .max(4096)
       .optional()
       .describe('folder of Cedar policies (*.cedar) and schema.cedarschema, relative to the project file; default: the shipped policies'),
+    attestation: z
+      .strictObject({ interval: duration.refine((ms) => ms >= 1000, 'at least 1s').describe('how often drift and integrity are checked in every environment (default 5m)') })
+      .optional()
+      .describe('continuous attestation; see docs/parity-and-drift.md'),
+    scan: scanSectionSchema.optional().describe('secret scanning: allowlisted findings, each with a reason; see docs/secret-scanning.md'),
+    manifest: z
+      .string()
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe('folder of per-service manifests (<service>/base.yaml, <env>.yaml), relative to the project file; default: manifest; see docs/configuration.md'),
   })
   .describe('stagegate project file (stagegate.yaml)');
 
@@ -154,6 +186,8 @@ export const allowedFields: Readonly<Record<string, readonly string[]>> = {
   'targets.*': Object.keys(execTargetSchema.shape),
   'environments[]': Object.keys(environmentSchema.shape),
   'environments[].freezes[]': freezeWindowFields,
+  scan: scanSectionFields,
+  'scan.allow[]': scanAllowFields,
   ...approvalAllowedFields,
 };
 
@@ -177,6 +211,8 @@ export interface ExecTarget {
   type: 'exec';
   deploy: string[];
   verify?: string[];
+  /** prints the observed state as JSON (drift) */
+  observe?: string[];
   timeoutMs: number;
   env: Record<string, string>;
 }
@@ -193,6 +229,12 @@ export interface Environment {
   /** absent: no approvals needed */
   approvals?: ApprovalPolicy;
   freezes: FreezeWindow[];
+  /** platform name -> version this environment provides ({} when not set) */
+  platform: Record<string, string>;
+  /** parity gate thresholds; absent: the tier default (docs/parity-and-drift.md) */
+  parity?: { maxFindings?: number; minScore?: number };
+  /** drift gate threshold; absent: the tier default */
+  drift?: { maxFindings?: number };
 }
 export interface Project {
   apiVersion: typeof API_VERSION;
@@ -211,6 +253,12 @@ export interface Project {
   identities?: Identities;
   /** absolute folder of the project's Cedar policies; absent: the shipped defaults */
   policiesDir?: string;
+  /** continuous attestation interval in ms (default 5 minutes) */
+  attestationIntervalMs?: number;
+  /** absolute folder of the per-service manifests (`manifest` field; default `<baseDir>/manifest`) */
+  manifestDir: string;
+  /** the `scan` section: secret-scan allowlist entries (absent: none) */
+  scan?: ScanPolicy;
   /** the effective gate rules of each service in each environment, compiled at load */
   gateRules: Record<string, Record<string, CompiledGateRule[]>>;
 }

@@ -17,6 +17,8 @@ export interface StepFacts {
   artifactsDir: string;
   /** a credential scoped to this promotion (dies when it ends), for the step to call back */
   deployToken?: string;
+  /** decrypted secrets for the deploy step only (never persisted; the target hands them to that step alone) */
+  secrets?: Record<string, unknown>;
 }
 
 export interface TargetStepOutcome {
@@ -31,8 +33,13 @@ export interface TargetStepHandle {
   wait(): Promise<TargetStepOutcome>;
 }
 
+/** what an observe command reported: its stdout (JSON, validated by the caller), or why it failed */
+export type ObserveOutcome = { ok: true; output: string } | { ok: false; error: string };
+
 export interface Target {
   readonly type: string;
+  /** the target's view of what runs in an environment (drift); absent when it cannot observe */
+  observe?(environment: string): Promise<ObserveOutcome>;
   /** false when the target has nothing to do for that step (e.g. no verify command) */
   has(step: TargetStep): boolean;
   prepare(step: TargetStep, facts: StepFacts): Promise<string>;

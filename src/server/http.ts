@@ -11,8 +11,9 @@ import type { RequestContext } from '../engine/deps.ts';
 import type { Engine } from '../engine/engine.ts';
 
 export type Reply =
-  | { status: number; json: unknown }
-  | { status: number; text: string; contentType?: string }
+  /** `headers`: extra response headers (e.g. ETag); content-type and content-length are set here */
+  | { status: number; json: unknown; headers?: Record<string, string> }
+  | { status: number; text: string; contentType?: string; headers?: Record<string, string> }
   | { status: number; lines: AsyncIterable<string>; contentType: string };
 
 export interface HttpContext {
@@ -46,6 +47,7 @@ export const statusOf: Record<ErrorCode, number> = {
   rate_limited: 429,
   signature_invalid: 422,
   digest_mismatch: 422,
+  secret_detected: 422,
   unavailable: 503,
   internal: 500,
 };
@@ -69,12 +71,12 @@ const tooLarge = (max: number) =>
 function send(res: ServerResponse, reply: Reply): Promise<void> {
   if ('json' in reply) {
     const body = JSON.stringify(reply.json, null, 2);
-    res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(reply.status, { ...reply.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
     return Promise.resolve();
   }
   if ('text' in reply) {
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(reply.text) });
+    res.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType ?? 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(reply.text) });
     res.end(reply.text);
     return Promise.resolve();
   }

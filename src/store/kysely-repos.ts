@@ -3,6 +3,7 @@
  * transaction. Portable SQL only (no SQLite-only functions), so PostgreSQL can reuse this file.
  * Multi-statement writes run in their own transaction when not already inside one.
  */
+import { flagRepo } from './kysely-flag-repos.ts';
 import { approvalRepo, breakGlassRepo, elevationRepo, revocationRepo } from './kysely-access-repos.ts';
 import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../domain/errors.ts';
@@ -29,6 +30,7 @@ type Db = Kysely<Database>;
 
 export function createRepos(db: Db): Repos {
   return {
+    flags: flagRepo(db),
     releases: releaseRepo(db),
     promotions: promotionRepo(db),
     steps: stepRepo(db),

@@ -43,12 +43,12 @@ describe('policy validate', () => {
   test('the shipped defaults (no ./policies here) are valid; prints count, source and digest', async () => {
     const c = capture();
     assert.equal(await policyValidateCommand.run([], c.ctx), 0);
-    assert.match(c.text(), /^ok: 12 policies in 2 files from the shipped defaults \(.*policies\/default\) are valid against .*schema\.cedarschema\ndigest: sha256:[0-9a-f]{64}$/);
+    assert.match(c.text(), /^ok: 17 policies in 2 files from the shipped defaults \(.*policies\/default\) are valid against .*schema\.cedarschema\ndigest: sha256:[0-9a-f]{64}$/);
     const j = capture();
     assert.equal(await policyValidateCommand.run(['--json', '--dir', defaultPolicyDir], j.ctx), 0);
     const parsed = JSON.parse(j.text());
     assert.equal(parsed.isDefault, true);
-    assert.equal(parsed.policies.length, 12);
+    assert.equal(parsed.policies.length, 17);
   });
 
   test('./policies is used when it holds .cedar files; problems carry file:line:column', async () => {

@@ -8,10 +8,13 @@ import type { Command } from '../command.ts';
 import { exitCodes } from '../command.ts';
 
 const usage = `usage: stagegate release create --service S --version V --artifact PATH... [--image REPO@sha256:DIGEST]...
-         [--config DIR] [--provenance FILE] --key KEY --out FILE [--json]
+         [--config DIR] [--provenance FILE] [--needs service:NAME@RANGE|platform:NAME@RANGE]...
+         --key KEY --out FILE [--json]
 
 Hashes each artifact and config file, signs an in-toto statement (SLSA provenance v1) with the
-P-256 private KEY and writes a Sigstore bundle to FILE. Repeat --artifact and --image as needed.`;
+P-256 private KEY and writes a Sigstore bundle to FILE. Repeat --artifact and --image as needed.
+When DIR holds base.yaml (a manifest folder), the digest of each environment's effective
+configuration is signed too (docs/configuration.md); --needs declares what the target must run.`;
 
 function parse(args: string[]) {
   return parseFlags(args, {
@@ -21,6 +24,7 @@ function parse(args: string[]) {
     image: { type: 'string', multiple: true, default: [] },
     config: { type: 'string' },
     provenance: { type: 'string' },
+    needs: { type: 'string', multiple: true, default: [] },
     key: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -55,6 +59,7 @@ export const releaseCreateCommand: Command = {
       images: v.image,
       ...(v.config !== undefined ? { configDir: resolve(ctx.cwd, v.config) } : {}),
       ...(v.provenance !== undefined ? { provenanceFile: resolve(ctx.cwd, v.provenance) } : {}),
+      needs: v.needs,
       privateKeyPem,
       keySource: keyPath,
     });

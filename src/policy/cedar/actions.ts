@@ -33,6 +33,16 @@ export const cedarActions = [
   'identity.read',
   'identity.manage',
   'session.create',
+  // feature flags (docs/feature-flags.md)
+  'flag.read',
+  'flag.change',
+  'flag.approve',
+  'flag.apply',
+  'flag.evaluate',
+  // parity, drift and continuous attestation (docs/parity-and-drift.md)
+  'parity.read',
+  'drift.read',
+  'attestation.read',
 ] as const;
 export type CedarAction = (typeof cedarActions)[number];
 

@@ -50,6 +50,14 @@ const resourceFor: Record<CedarAction, AuthzRequest['resource']> = {
   'identity.read': { type: 'Group', id: 'team-a' },
   'identity.manage': { type: 'User', id: 'sam' },
   'session.create': { type: 'Token', id: 'tok_1' },
+  'flag.read': { type: 'Environment', id: 'staging', attrs: { name: 'staging', tier: 'staging' } },
+  'flag.change': { type: 'Environment', id: 'staging', attrs: { name: 'staging', tier: 'staging' } },
+  'flag.approve': { type: 'Environment', id: 'staging', attrs: { name: 'staging', tier: 'staging' } },
+  'flag.apply': { type: 'Environment', id: 'staging', attrs: { name: 'staging', tier: 'staging' } },
+  'flag.evaluate': { type: 'Environment', id: 'staging', attrs: { name: 'staging', tier: 'staging' } },
+  'parity.read': { type: 'Project', id: 'shop' },
+  'drift.read': { type: 'Environment', id: 'prod', attrs: { name: 'prod', tier: 'prod' } },
+  'attestation.read': { type: 'Project', id: 'shop' },
 };
 
 /**
@@ -82,6 +90,15 @@ const expected: Record<CedarAction, Row> = {
   'elevation.request': 'AAAAAA',
   'elevation.approve': 'DDDDDA',
   'session.create': 'AAAAAA',
+  // flags in a staging environment (in prod only releasers and admins may change and apply: see below)
+  'flag.read': 'AAAAAA',
+  'flag.change': 'DAADDA',
+  'flag.approve': 'DDDADA',
+  'flag.apply': 'DAADDA',
+  'flag.evaluate': 'AAAAAA',
+  'parity.read': 'AAAAAA',
+  'drift.read': 'AAAAAA',
+  'attestation.read': 'AAAAAA',
 };
 
 const decide = (p: ResolvedPrincipal, action: string, resource: AuthzRequest['resource'], context?: AuthzRequest['context']) =>
@@ -142,6 +159,17 @@ describe('cedar authorizer: the default authorization matrix', () => {
 });
 
 describe('cedar authorizer: forbid rules and reasons', () => {
+  test('flags in prod: only releasers and admins change or apply, by a named forbid rule', () => {
+    const prod = { type: 'Environment', id: 'prod', attrs: { name: 'prod', tier: 'prod' } };
+    for (const action of ['flag.change', 'flag.apply']) {
+      const d = decide(principal(['developer']), action, prod);
+      assert.equal(d.allowed, false);
+      assert.deepEqual(d.policyIds, ['forbid-prod-flags-without-releaser']);
+      assert.equal(decide(principal(['releaser']), action, prod).allowed, true);
+    }
+    assert.equal(decide(principal(['approver'], 'service'), 'flag.approve', prod).allowed, false, 'a service account cannot approve');
+  });
+
   test('a developer promoting to prod is refused by a named forbid rule, with its reason', () => {
     const d = decide(principal(['developer']), 'promotion.request', promotion('prod'));
     assert.equal(d.allowed, false);

@@ -45,7 +45,7 @@ export const factVariables = {
   now: { type: 'google.protobuf.Timestamp', description: 'the evaluation time' },
   hour: { type: 'double', description: 'hour of `now` in UTC, 0-23' },
   weekday: { type: 'double', description: 'day of the week of `now` in UTC, 0 = Sunday .. 6 = Saturday' },
-  findings: { type: 'stagegate.Findings', description: 'open finding counts: parity, drift, secrets (0 until those checks exist)' },
+  findings: { type: 'stagegate.Findings', description: 'open finding counts: parity (unapproved, against the next environment), drift (in the target; unknown = 1), secrets (overdue)' },
   requester: { type: 'string', description: 'principal id of who requested the promotion, e.g. user:alice' },
   breakGlass: { type: 'bool', description: 'the promotion runs under an approved break-glass' },
 } as const;

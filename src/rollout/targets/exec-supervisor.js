@@ -113,6 +113,8 @@ if (!createExclusive('launched', `${JSON.stringify(marker)}\n`)) {
 }
 
 function finish(result) {
+  // the step's decrypted secrets (if any) live only while it runs
+  fs.rmSync(at('secrets.json'), { force: true });
   writeAtomic('result.json', `${JSON.stringify({ ...result, startedAt, finishedAt: new Date().toISOString() })}\n`);
   process.exit(0);
 }

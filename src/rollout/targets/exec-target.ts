@@ -2,8 +2,11 @@
 import type { ExecTarget } from '../../project/schema.ts';
 import type { StepFacts, Target, TargetStep, TargetStepHandle } from '../target.ts';
 import type { ExecRunner, StepHandle } from './exec.ts';
+import { runObserve } from './exec-observe.ts';
 
 const TAIL = 4096;
+/** observing is a read, run by gates and by attestation: it never waits longer than this */
+export const OBSERVE_TIMEOUT_MAX_MS = 60_000;
 
 function wrap(h: StepHandle): TargetStepHandle {
   return {
@@ -41,8 +44,19 @@ export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner;
           STAGEGATE_STATE_DIR: deps.stateDir,
           ...(f.deployToken ? { STAGEGATE_DEPLOY_TOKEN: f.deployToken } : {}),
         },
-      });
+      }, step === 'deploy' && f.secrets ? { secrets: f.secrets } : {});
     },
+    ...(config.observe
+      ? {
+          observe: (environment: string) =>
+            runObserve({
+              argv: config.observe!,
+              cwd: deps.cwd,
+              timeoutMs: Math.min(config.timeoutMs, OBSERVE_TIMEOUT_MAX_MS),
+              env: { ...config.env, STAGEGATE_ENVIRONMENT: environment, STAGEGATE_STATE_DIR: deps.stateDir, STAGEGATE_STEP: 'observe' },
+            }),
+        }
+      : {}),
     launch: async (data) => wrap(await runner.launch(data)),
     adopt: async (data) => wrap(await runner.adopt(data)),
   };

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -54,9 +54,14 @@ export interface StepHandle {
   /** stop the step (SIGTERM to its process group, SIGKILL after the grace time); it then fails as cancelled */
   cancel(): Promise<void>;
 }
+/** the decrypted secrets of a step: a 0600 file in its run dir, deleted when the step ends */
+export const SECRETS_FILE = 'secrets.json';
 export interface ExecRunner {
-  /** create the run dir and spec.json; returns `data` to persist before launching */
-  prepare(spec: ExecStepSpec): Promise<string>;
+  /**
+   * create the run dir and spec.json; returns `data` to persist before launching. `secrets` are
+   * written to `<runDir>/secrets.json` (0600), named by STAGEGATE_SECRETS_FILE; only the path is in spec.json.
+   */
+  prepare(spec: ExecStepSpec, extra?: { secrets?: Record<string, unknown> }): Promise<string>;
   /** start the prepared step; a step already launched is only attached to, never started again */
   launch(data: string): Promise<StepHandle>;
   /** prepare + launch, for callers that need no crash window between them */
@@ -127,10 +132,10 @@ export function createExecRunner(deps: {
     return { ...parsed.data, dir };
   }
 
-  async function prepare(input: ExecStepSpec): Promise<string> {
+  async function prepare(input: ExecStepSpec, extra: { secrets?: Record<string, unknown> } = {}): Promise<string> {
     const parsed = specSchema.safeParse(input);
     if (!parsed.success) throw invalid('exec step spec', parsed.error);
-    const spec = parsed.data;
+    let spec = parsed.data;
     const dir = join(runsDir, spec.promotionId, spec.step);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     if ((await readJson(join(dir, 'launched'))) !== undefined) {
@@ -138,6 +143,11 @@ export function createExecRunner(deps: {
         fix: 'adopt the step with the data stored for it instead of preparing it again',
       });
     }
+    const secretsFile = join(dir, SECRETS_FILE);
+    if (extra.secrets) {
+      await writeAtomic(secretsFile, JSON.stringify(extra.secrets));
+      spec = { ...spec, env: { ...spec.env, STAGEGATE_SECRETS_FILE: secretsFile } };
+    } else await rm(secretsFile, { force: true });
     // never launched, so (re)writing the spec is safe: an earlier prepare that crashed before the steps row
     await writeAtomic(join(dir, 'spec.json'), JSON.stringify({ ...spec, preparedAt: clock().toISOString() }));
     return JSON.stringify({ v: 1, promotionId: spec.promotionId, step: spec.step, runDir: dir });
@@ -175,6 +185,7 @@ export function createExecRunner(deps: {
     }
 
     const outcome = async (r: RunResult | null): Promise<StepOutcome> => {
+      await rm(at(SECRETS_FILE), { force: true }); // the supervisor deletes it too; this covers one that died
       const [stdoutTail, stderrTail] = await Promise.all([tail(dir, 'stdout.log'), tail(dir, 'stderr.log')]);
       const base = { exitCode: r?.exitCode ?? null, stdoutTail, stderrTail, finishedAt: r?.finishedAt ?? clock().toISOString() };
       const cmd = `\`${shown(spec.argv)}\``;

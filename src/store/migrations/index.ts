@@ -6,6 +6,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { initialMigration, type SqlKind } from './0001-initial.ts';
 import { stepOutcomeMigration } from './0002-step-outcome.ts';
 import { accessControlMigration } from './0003-access-control.ts';
+import { flagsMigration } from './0004-flags.ts';
 
 export type { SqlKind } from './0001-initial.ts';
 
@@ -14,6 +15,7 @@ export function migrations(kind: SqlKind): Record<string, Migration> {
     '0001-initial': initialMigration(kind),
     '0002-step-outcome': stepOutcomeMigration(),
     '0003-access-control': accessControlMigration(),
+    '0004-flags': flagsMigration(),
   };
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { initSecretsExample } from '../src/secrets/example.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'stagegate.js');
@@ -36,10 +37,10 @@ function sg(args: string[], expect: number | 'nonzero' = 0, as?: string): string
 
 const people = new Map<string, string>();
 
-async function startServer(projectFile = 'stagegate.yaml'): Promise<void> {
+async function startServer(projectFile = 'stagegate.yaml', extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', data, '--project', path.join(project, projectFile), '--log-level', 'warn'], {
     cwd: project,
-    env: { ...env, STAGEGATE_RECONCILE_MS: '200' },
+    env: { ...env, STAGEGATE_RECONCILE_MS: '200', ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buf = '';
@@ -171,7 +172,9 @@ async function main(): Promise<void> {
   sg(['promotion', 'show', prodId, '--wait'], 0, 'carol');
   why('each approval is an in-toto statement signed by the server, bound to the release digest, the environment and the policy digest');
 
-  say('What runs where');
+  await parityPart();
+
+  say('What runs where, and what continuous attestation last found in each environment');
   sg(['status']);
 
   say('The audit log: every action, allowed or denied, in an RFC 9162 Merkle tree with signed checkpoints');
@@ -196,6 +199,117 @@ async function main(): Promise<void> {
   sg(['audit', 'export', '--out', path.join(work, 'audit-tampered.jsonl')]);
   sg(['audit', 'verify', '--log', path.join(work, 'audit-tampered.jsonl'), '--checkpoint', path.join(work, 'checkpoint.txt'), '--key', path.join(work, 'log.pub')], 1);
   why('the entry no longer hashes to its leaf in the signed tree, so verify names it');
+}
+
+/** Part 3: production parity — layered configuration, parity and drift, secrets, scanning, flags, masking */
+async function parityPart(): Promise<void> {
+  say('Production parity: restart the server with stagegate-parity.yaml');
+  why('staging must mirror prod except where parity.yaml allows a difference; no environment may drift; secrets are checked');
+  const day = 86_400_000;
+  const now = Date.now();
+  const iso = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  const ageDir = path.join(work, 'age-identities');
+  const random = () => `demo-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  await initSecretsExample(
+    project,
+    [
+      { name: 'dev', created: iso(now - 100 * day), rotateBy: iso(now + 80 * day), secrets: { checkout: { db_password: random(), payments_api_key: random() } } },
+      { name: 'staging', created: iso(now - 100 * day), rotateBy: iso(now + 80 * day), secrets: { checkout: { db_password: random(), payments_api_key: random() } } },
+      { name: 'prod', created: iso(now - 120 * day), rotateBy: iso(now - 30 * day), secrets: { checkout: { db_password: random(), payments_api_key: random() } } },
+    ],
+    { identityDir: ageDir },
+  );
+  process.stdout.write(`   made an age identity per environment and an offline recovery identity in ${ageDir},\n   .sops.yaml, and secrets/{dev,staging,prod}/checkout.sops.yaml (prod's were due for rotation 30 days ago)\n`);
+  // staging mirrors prod in everything but replica count and trace sampling
+  writeFileSync(
+    path.join(project, 'manifest', 'checkout', 'staging.yaml'),
+    '# staging mirrors prod: same memory and retention; fewer replicas; more traces sampled\nruntime:\n  replicas: 2\n  resources:\n    memory: 512Mi\nobservability:\n  traces:\n    sampling: 0.5\n  retention:\n    logs: 30d\n    metrics: 90d\n',
+  );
+  writeFileSync(
+    path.join(project, 'parity.yaml'),
+    `${readFileSync(path.join(project, 'parity.yaml'), 'utf8')}  - id: staging-replicas
+    path: /checkout/runtime/replicas
+    environments: [staging, prod]
+    reason: staging runs fewer replicas of the same shape, to save cost
+    owner: team-platform
+    expires: "${new Date(now + 180 * day).toISOString().slice(0, 10)}"
+`,
+  );
+  server?.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  await startServer('stagegate-parity.yaml', { STAGEGATE_AGE_IDENTITY_DIR: ageDir });
+  sg(['secrets', 'list', '--env', 'prod', '--identity', path.join(ageDir, 'recovery.key')], 1);
+  why('names, key ids and dates only: no command ever prints a secret value');
+
+  say('Layered configuration: a base manifest plus per-environment overlays, each value with its origin');
+  sg(['config', 'show', 'checkout', '--env', 'staging']);
+  sg(['config', 'diff', 'checkout', '--from', 'staging', '--to', 'prod']);
+
+  say('A planted secret: an AWS key in a file that goes into the release');
+  writeFileSync(path.join(project, 'checkout', 'settings.env'), `AWS_REGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIA${'Z7QX2MPL4KDWRT3W'}\n`);
+  sg(['scan', 'checkout'], 1);
+  sg(['release', 'create', '--service', 'checkout', '--version', '2.9.0', '--artifact', 'checkout/server.js', '--artifact', 'checkout/settings.env', '--config', 'manifest/checkout', '--key', 'keys/ci.key', '--out', 'checkout-2.9.0.bundle.json']);
+  sg(['release', 'push', 'checkout-2.9.0.bundle.json', '--artifact', 'checkout/server.js', '--artifact', 'checkout/settings.env', '--config', 'manifest/checkout'], 1);
+  why('the server scans every file of a release at push with the gitleaks rules and refuses it: no release is stored, the log records the refusal, never the secret');
+  rmSync(path.join(project, 'checkout', 'settings.env'));
+
+  say('Release 3.0.0 carries the layered manifest as its configuration snapshot, and declares what it needs');
+  writeFileSync(path.join(project, 'checkout', 'server.js'), `${readFileSync(path.join(project, 'checkout', 'server.js'), 'utf8')}\n// 3.0.0\n`);
+  sg(['release', 'create', '--service', 'checkout', '--version', '3.0.0', '--artifact', 'checkout/server.js', '--config', 'manifest/checkout', '--needs', 'platform:postgres@^16', '--needs', 'platform:node@>=20.19', '--key', 'keys/ci.key', '--out', 'checkout-3.0.0.bundle.json']);
+  why('the signed provenance records the RFC 8785 digest of the effective configuration of every environment');
+  sg(['release', 'push', 'checkout-3.0.0.bundle.json', '--artifact', 'checkout/server.js', '--config', 'manifest/checkout']);
+  sg(['promote', 'checkout@3.0.0', '--to', 'dev', '--wait']);
+  sg(['promote', 'checkout@3.0.0', '--to', 'staging', '--wait'], 1);
+  why('staging is compared with prod, both with 3.0.0 in place: replicas and the new-checkout flag differ as parity.yaml allows, trace sampling differs and nobody allowed it');
+
+  say('Fix the manifest: staging samples traces like prod; release 3.0.1 carries the fix');
+  writeFileSync(path.join(project, 'manifest', 'checkout', 'staging.yaml'), readFileSync(path.join(project, 'manifest', 'checkout', 'staging.yaml'), 'utf8').replace('sampling: 0.5', 'sampling: 0.1'));
+  sg(['release', 'create', '--service', 'checkout', '--version', '3.0.1', '--artifact', 'checkout/server.js', '--config', 'manifest/checkout', '--needs', 'platform:postgres@^16', '--key', 'keys/ci.key', '--out', 'checkout-3.0.1.bundle.json']);
+  sg(['release', 'push', 'checkout-3.0.1.bundle.json', '--artifact', 'checkout/server.js', '--config', 'manifest/checkout']);
+  sg(['promote', 'checkout@3.0.1', '--to', 'dev', '--wait']);
+  sg(['promote', 'checkout@3.0.1', '--to', 'staging', '--wait']);
+
+  say('Prod: its secrets are overdue for rotation');
+  process.stdout.write('   (waiting 5 s: prod wants 5 s of soak in staging)\n');
+  await new Promise((r) => setTimeout(r, 5500));
+  sg(['promote', 'checkout@3.0.1', '--to', 'prod', '--wait'], 1, 'carol');
+  why('the secrets gate names the file and the overdue keys, and says how to rotate; gates run before anyone is asked to approve');
+  sg(['secrets', 'rotate', '--env', 'prod', '--rotate-by', '90d', '--identity', path.join(ageDir, 'recovery.key')]);
+  why('a new data key, every value re-encrypted, created and rotate_by renewed (covered by the MAC); done offline with the recovery identity');
+  const prodOut = sg(['promote', 'checkout@3.0.1', '--to', 'prod'], 0, 'carol');
+  const prodId = /requested (prm_[a-f0-9]{16})/.exec(prodOut)?.[1] ?? '';
+  await new Promise((r) => setTimeout(r, 1500));
+  sg(['approve', prodId, '--comment', 'sre: parity report clean'], 0, 'alice');
+  sg(['approve', prodId, '--comment', 'security: secrets rotated'], 0, 'bob');
+  sg(['promotion', 'show', prodId, '--wait'], 0, 'carol');
+  why('the deploy step got the decrypted secrets in a 0600 file that was deleted when the step ended');
+
+  say('Drift: what runs in prod against what stagegate deployed there');
+  sg(['drift', 'prod']);
+  const deployed = path.join(data, 'target-state', 'prod', 'checkout', 'server.js');
+  writeFileSync(deployed, `${readFileSync(deployed, 'utf8')}\n// hot-patched by hand on the server\n`);
+  process.stdout.write('   edited the deployed server.js in prod by hand\n');
+  sg(['drift', 'prod'], 1);
+  why('the observed digest no longer matches the signed release; attestation finds the same on its schedule and records it');
+
+  say('Feature flags: a change request for prod, recorded as an RFC 6902 patch');
+  const change = sg(['flags', 'change', 'prod', '--state', 'new-checkout=ENABLED', '--reason', 'the staging trial went well'], 0, 'carol');
+  const changeId = /stagegate flags apply (\S+)`/.exec(change)?.[1] ?? 'missing-change-id';
+  sg(['flags', 'apply', changeId], 'nonzero', 'carol');
+  why("a prod flag change needs prod's approvals (sre and security), from people other than its author");
+  sg(['flags', 'approve', changeId], 0, 'alice');
+  sg(['flags', 'approve', changeId], 0, 'bob');
+  sg(['flags', 'apply', changeId], 0, 'carol');
+  sg(['parity', 'staging', 'prod', '--service', 'checkout'], 1);
+  why("staging and prod run 3.0.1 with the same flags; but prod's secrets were just rotated, and staging's are now 100 days older");
+  sg(['secrets', 'rotate', '--env', 'staging', '--rotate-by', '90d', '--identity', path.join(ageDir, 'recovery.key')]);
+  sg(['parity', 'staging', 'prod', '--service', 'checkout']);
+  why('the only difference left is the replica count parity.yaml allows, with its reason, owner and expiry');
+
+  say('Data for non-production: pseudonymize customer data with a per-environment key, joins kept');
+  writeFileSync(path.join(work, 'mask.key'), `${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 73 + 11) % 256)).toString('hex')}\n`);
+  sg(['mask', '--policy', 'mask-policy.yaml', '--key-file', path.join(work, 'mask.key'), 'data/customers.csv', path.join(work, 'customers.masked.csv')]);
+  process.stdout.write(`${readFileSync(path.join(work, 'customers.masked.csv'), 'utf8').split('\n').slice(0, 3).map((l) => `   ${l}`).join('\n')}\n`);
 }
 
 main()

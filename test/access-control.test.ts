@@ -34,7 +34,7 @@ function editProject(y: string): string {
   return (
     y
       .replace(
-        /  - name: staging\n    tier: staging\n    target: local-exec\n    trustedKeys: \[ci\]\n    requires: \[dev\]\n/,
+        / {2}- name: staging\n {4}tier: staging\n {4}target: local-exec\n {4}trustedKeys: \[ci\]\n {4}requires: \[dev\]\n/,
         `  - name: staging
     tier: staging
     target: local-exec

@@ -38,7 +38,7 @@ export async function runCli(argv: string[], ctx: CliContext): Promise<number> {
   }
   const { command, rest } = found;
   if (rest.includes('--help') || rest.includes('-h')) {
-    ctx.out(`${command.summary}\n\nusage: ${command.usage}`);
+    ctx.out(`${command.summary}\n\n${command.usage.startsWith('usage: ') ? '' : 'usage: '}${command.usage}`);
     return exitCodes.ok;
   }
   try {

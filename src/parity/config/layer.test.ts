@@ -172,7 +172,10 @@ describe('effective config and digest', () => {
     await assert.rejects(effectiveConfigFromSource(src, 'checkout', '../prod'), /not a valid name/);
   });
 
-  const json = fc.jsonValue({ maxDepth: 4 }).filter((v) => JSON.stringify(v) !== undefined);
+  // reserved keys (__proto__, constructor, prototype) are refused at any depth: tested above, kept out here
+  const reserved = (v: unknown): boolean =>
+    typeof v === 'object' && v !== null && Object.entries(v).some(([k, x]) => ['__proto__', 'constructor', 'prototype'].includes(k) || reserved(x));
+  const json = fc.jsonValue({ maxDepth: 4 }).filter((v) => JSON.stringify(v) !== undefined && !reserved(v));
   const section = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k)), json, { maxKeys: 5 });
 
   test('property: the digest does not depend on key order or YAML layout', () => {

@@ -8,6 +8,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { Digest } from '../domain/ids.ts';
 import { NAME_RE, VERSION_RE, parseImageRef } from '../domain/ids.ts';
 import { MAX_PAYLOAD_BYTES, zodProblem } from './dsse.ts';
+import { jsonDepth } from '../domain/json-pointer.ts';
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 export const SLSA_PROVENANCE_V1 = 'https://slsa.dev/provenance/v1';
@@ -55,24 +56,10 @@ export type ProvenancePredicate = z.infer<typeof provenancePredicateSchema>;
 
 const MAX_JSON_DEPTH = 32;
 
-/** Depth of a parsed JSON value, without recursion (so hostile nesting cannot blow the stack). */
-function jsonDepth(value: unknown): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object') continue;
-    max = Math.max(max, d);
-    if (max > MAX_JSON_DEPTH) return max;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
-  }
-  return max;
-}
-
 /** Validate a SLSA Provenance v1 predicate (parsed JSON from a file). */
 export function parseProvenance(value: unknown, source: string): ProvenancePredicate {
   const fix = 'pass the predicate of a SLSA Provenance v1 statement: {"buildDefinition": {...}, "runDetails": {...}}';
-  if (jsonDepth(value) > MAX_JSON_DEPTH) {
+  if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw new DomainError('invalid_input', `provenance in ${source} nests deeper than ${MAX_JSON_DEPTH} levels`, { file: source, fix });
   }
   const r = provenancePredicateSchema.safeParse(value);

@@ -10,6 +10,7 @@ import { digestOf } from '../crypto/digest.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { Digest } from '../domain/ids.ts';
 import { lineColumn } from '../domain/line-column.ts';
+import { jsonDepth } from '../domain/json-pointer.ts';
 
 export const flagLimits = {
   /** bytes of one flag-set file or body */
@@ -57,14 +58,6 @@ function invalid(where: string, pointer: string, message: string, fix: string, a
     field: pointer || '/',
     fix,
   });
-}
-
-function depthOf(v: unknown, limit: number, depth = 0): number {
-  if (depth > limit) return depth;
-  if (v === null || typeof v !== 'object') return depth;
-  let max = depth;
-  for (const x of Object.values(v as object)) max = Math.max(max, depthOf(x, limit, depth + 1));
-  return max;
 }
 
 interface AjvIssue {
@@ -116,7 +109,7 @@ export function validateFlagSet(value: unknown, where: string): FlagSet {
       throw invalid(where, pointerOf(['flags', k, 'variants']), `more than ${flagLimits.variants} variants`, 'keep at most 100 variants per flag');
     }
   }
-  if (depthOf(value, flagLimits.depth) > flagLimits.depth) throw invalid(where, '', `nested more than ${flagLimits.depth} levels`, 'simplify the targeting rules (use $evaluators for shared parts)');
+  if (jsonDepth(value, flagLimits.depth) > flagLimits.depth) throw invalid(where, '', `nested more than ${flagLimits.depth} levels`, 'simplify the targeting rules (use $evaluators for shared parts)');
   try {
     new MemoryStorage(quietLogger).setConfigurations(JSON.stringify(value), true);
   } catch (e) {

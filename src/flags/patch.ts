@@ -7,6 +7,7 @@ import jsonPatch, { type Operation } from 'fast-json-patch';
 import { z } from 'zod';
 import { DomainError } from '../domain/errors.ts';
 import type { FlagSet } from './flag-set.ts';
+import { parsePointer } from '../domain/json-pointer.ts';
 
 export const MAX_PATCH_OPS = 200;
 /** characters of a patch as JSON: it goes into the audit entry whole */
@@ -23,8 +24,6 @@ export const patchOpSchema = z.discriminatedUnion('op', [
 ]);
 export const patchSchema = z.array(patchOpSchema).min(1).max(MAX_PATCH_OPS);
 export type PatchOp = z.infer<typeof patchOpSchema>;
-
-const POINTER_RE = /^(\/([^~/]|~[01])*)*$/;
 
 const reasons: Record<string, { what: string; fix: string }> = {
   TEST_OPERATION_FAILED: { what: 'test failed: the value at the path is not the expected one', fix: 'the flag set changed since you wrote the patch: read it again (`stagegate flags show ENV`) and rebase the patch' },
@@ -54,7 +53,7 @@ export function parsePatch(value: unknown, where: string): PatchOp[] {
   const ops = r.data;
   ops.forEach((op, i) => {
     for (const p of 'from' in op ? [op.path, op.from] : [op.path]) {
-      if (!POINTER_RE.test(p)) throw patchError(i, p, 'the path is not a JSON Pointer', reasons['OPERATION_PATH_INVALID']!.fix, where);
+      if (!parsePointer(p).ok) throw patchError(i, p, 'the path is not a JSON Pointer', reasons['OPERATION_PATH_INVALID']!.fix, where);
       if (/\/(__proto__|constructor|prototype)(\/|$)/.test(p)) throw patchError(i, p, 'the path names a reserved member', 'flag sets have no such member; fix the path', where);
     }
   });

@@ -51,5 +51,4 @@ export function insertPointer<R>(root: PointerNode<R>, pointer: string, tokens: 
 }
 
 /** `/a/0/b` -> token escape for messages */
-export const formatPointer = (tokens: readonly (string | number)[]): string =>
-  tokens.map((t) => `/${String(t).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+export { toPointer as formatPointer } from '../domain/json-pointer.ts';

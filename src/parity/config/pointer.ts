@@ -4,9 +4,10 @@
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export const escapeSegment = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
+import { escapeSegment, toPointer } from '../../domain/json-pointer.ts';
 
-export const pointerOf = (segments: readonly (string | number)[]): string => segments.map((s) => `/${escapeSegment(String(s))}`).join('');
+export { escapeSegment, jsonDepth as depthOf } from '../../domain/json-pointer.ts';
+export const pointerOf = toPointer;
 
 /** Why `p` is not a JSON Pointer, or undefined when it is one. */
 export function pointerProblem(p: string): string | undefined {
@@ -54,17 +55,3 @@ export function valueAt(doc: unknown, p: string): unknown {
 
 /** Pointer `p` equals `prefix` or lies under it. */
 export const isUnder = (p: string, prefix: string): boolean => p === prefix || p.startsWith(`${prefix}/`) || prefix === '';
-
-/** Nesting depth of a value, iteratively. */
-export function depthOf(value: unknown, limit: number): number {
-  let max = 0;
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop() as [unknown, number];
-    if (v === null || typeof v !== 'object') continue;
-    max = Math.max(max, d);
-    if (max > limit) return max;
-    for (const child of Object.values(v)) stack.push([child, d + 1]);
-  }
-  return max;
-}

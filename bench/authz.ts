@@ -44,6 +44,14 @@ function resourceFor(action: string, i: number): Pick<AuthzRequest, 'resource' |
     case 'freeze.read':
     case 'policy.read':
     case 'status.read':
+    case 'flag.read':
+    case 'flag.change':
+    case 'flag.approve':
+    case 'flag.apply':
+    case 'flag.evaluate':
+    case 'parity.read':
+    case 'drift.read':
+    case 'attestation.read':
       return { resource: { type: 'Environment', id: tier, attrs: { name: tier, tier } } };
     case 'audit.read':
       return { resource: { type: 'AuditLog', id: 'main' } };

@@ -186,6 +186,27 @@ describe('secret scanning at push and at the gate', () => {
     assert.equal(r.json.error.code, 'secret_detected');
   });
 
+  test('the rendered effective-config.json is scanned too: a token allowed in config/base.yaml is still caught in the effective configuration', async () => {
+    await setAllowlist(['scan:', '  allow:', '    - path: config/base.yaml', '      reason: the template is reviewed by the team', ''].join('\n'));
+    await start();
+    const configDir = path.join(fx.dir, 'manifest-3.0.0');
+    cpSync(path.join(fx.projectDir, 'manifest', 'checkout'), configDir, { recursive: true });
+    const base = await readFile(path.join(configDir, 'base.yaml'), 'utf8');
+    await writeFile(path.join(configDir, 'base.yaml'), base.replace('config:\n', `config:\n  githubToken: ${pat}\n`));
+    const js = path.join(fx.dir, 'server-3.0.0.js');
+    await writeFile(js, "console.log('3.0.0');\n");
+    const rel = await createRelease({ service: 'checkout', version: '3.0.0', artifacts: [js], images: [], configDir, privateKeyPem: await readFile(fx.keyFile, 'utf8') });
+    await upload({ ...rel, files: new Map(rel.subjects.map((x) => [x.name, x.kind === 'artifact' ? js : path.join(configDir, x.name.slice('config/'.length))])) });
+    const r = await pushBundle(rel);
+    assert.equal(r.status, 201, r.text);
+    const p = await promote('3.0.0', 'dev');
+    assert.equal(p.state, 'Failed');
+    const failed = p.gates.filter((g: { passed: boolean }) => !g.passed);
+    assert.deepEqual(failed.map((g: { gate: string; subject: string }) => [g.gate, g.subject]), [['secret-scan', 'effective-config.json']]);
+    assert.match(failed[0].message, /^effective-config\.json:\d+:\d+: github-pat .* matched ghp_…/);
+    assert.deepEqual(secretsIn(JSON.stringify(p)), []);
+  });
+
   test('the secret never appeared in the audit log or the server log', async () => {
     assert.deepEqual(secretsIn(await auditText()), []);
     assert.ok(logs.length > 0, 'the server logged something');

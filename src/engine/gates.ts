@@ -158,10 +158,10 @@ export async function runGates(
     checksumGate(deps, release, artifactsDir),
     requiresGate(deps, promotion, skips.skip.has('soak') ? skips.ids : undefined),
   ]);
-  // after the checksum gate: it scans the verified files the checksum gate placed in the folder
-  const secrets = await secretScanGate(deps, artifactsDir);
-  // config reads the verified config files and writes effective-config.json into the folder
+  // config reads the verified config files the checksum gate placed in the folder and writes effective-config.json there
   const [config, dependencies] = await Promise.all([configGate(release, promotion.environment, artifactsDir), dependenciesGate(deps, promotion, release)]);
+  // then the scan: every verified file and the rendered effective-config.json
+  const secrets = await secretScanGate(deps, artifactsDir);
   const rotation = await secretsGate({ projectDir: deps.project.baseDir, identityDir: deps.ageIdentityDir, clock: deps.clock }, promotion);
   const [parity, drift] = await Promise.all([parityGate(deps, promotion, release), driftGate(deps, promotion)]);
   return [sig, ...sums, ...reqs, ...secrets, rotation, config, ...dependencies, parity, drift];

@@ -3,7 +3,7 @@
  * CEL conditions over `result`, and limited like Argo Rollouts' AnalysisTemplate (see docs/analysis.md).
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { providerSchema } from './provider-schema.ts';
 
 /** the longest interval, delay or timeout we accept: one day */
@@ -12,10 +12,8 @@ export const MAX_DURATION_MS = 86_400_000;
 export const durationSchema = z
   .string()
   .max(32)
-  .refine((s) => {
-    const ms = parseDuration(s);
-    return ms !== undefined && ms <= MAX_DURATION_MS;
-  }, 'a duration like 500ms, 10s, 5m or 1h (at most 24h)');
+  .regex(DURATION_PATTERN, 'a duration like 500ms, 10s, 5m or 1h')
+  .refine((s) => (parseDuration(s) ?? Number.POSITIVE_INFINITY) <= MAX_DURATION_MS, 'a duration like 500ms, 10s, 5m or 1h, at most 24h');
 
 const conditionSchema = z.string().min(1).max(2048);
 const limitSchema = (dflt: number) => z.number().int().min(0).max(10_000).default(dflt);

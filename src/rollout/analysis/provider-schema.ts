@@ -1,10 +1,11 @@
 /** The providers a metric may name: exactly one key of `provider`. */
 import { z } from 'zod';
-import { parseDuration } from './duration.ts';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 
 const timeoutSchema = z
   .string()
   .max(32)
+  .regex(DURATION_PATTERN, 'a timeout like 5s')
   .refine((s) => {
     const ms = parseDuration(s);
     return ms !== undefined && ms >= 1 && ms <= 600_000;

@@ -1,4 +1,6 @@
 /** HTTP for providers: one request with a timeout, the body read up to a bound, clear errors. */
+import { readBoundedText } from '../../http-body.ts';
+
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export interface HttpResult {
@@ -28,21 +30,9 @@ export async function httpRequest(
 }
 
 async function readBounded(res: Response, where: string): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new Error(`${where}: the response is larger than ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const { text, truncated } = await readBoundedText(res, MAX_BODY_BYTES);
+  if (truncated) throw new Error(`${where}: the response is larger than ${MAX_BODY_BYTES} bytes`);
+  return text;
 }
 
 /** a URL for messages: no user info, no query (it may hold a token) */

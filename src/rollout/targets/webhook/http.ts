@@ -4,6 +4,7 @@
  */
 import { type ReceiverStatus, receiverStatusSchema } from './input.ts';
 import { signRequest } from './sign.ts';
+import { readBoundedText } from '../../http-body.ts';
 
 export const maxResponseBytes = 64 * 1024;
 const excerptChars = 200;
@@ -33,23 +34,7 @@ export function excerpt(text: string, secret: string): string {
   return flat.length > excerptChars ? `${flat.slice(0, excerptChars)}…` : flat;
 }
 
-async function readBounded(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= maxResponseBytes) {
-      await reader.cancel().catch(() => {});
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, maxResponseBytes).toString('utf8');
-}
+const readBounded = async (res: Response): Promise<string> => (await readBoundedText(res, maxResponseBytes)).text;
 
 export async function exchange(input: ExchangeInput): Promise<Exchange> {
   if (input.signal?.aborted) return { kind: 'aborted' };

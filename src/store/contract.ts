@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { accessContract } from './contract-access.ts';
 import { flagContract } from './contract-flags.ts';
+import { rolloutContract } from './contract-rollouts.ts';
 import { auditContract, transactionContract } from './contract-log.ts';
 import { type OpenStore, at, digestOf, promotion, rejectsWith, release, step, token, withStore } from './contract-fixtures.ts';
 import type { Store } from './store.ts';
@@ -21,6 +22,7 @@ export function storeContract(name: string, open: OpenStore): void {
     transactionContract(open);
     accessContract(open);
     flagContract(open);
+    rolloutContract(open);
   });
 }
 

@@ -4,6 +4,7 @@
  * Multi-statement writes run in their own transaction when not already inside one.
  */
 import { flagRepo } from './kysely-flag-repos.ts';
+import { rolloutRepo } from './kysely-rollout-repos.ts';
 import { approvalRepo, breakGlassRepo, elevationRepo, revocationRepo } from './kysely-access-repos.ts';
 import type { Kysely, Selectable } from 'kysely';
 import { DomainError } from '../domain/errors.ts';
@@ -31,6 +32,7 @@ type Db = Kysely<Database>;
 export function createRepos(db: Db): Repos {
   return {
     flags: flagRepo(db),
+    rollouts: rolloutRepo(db),
     releases: releaseRepo(db),
     promotions: promotionRepo(db),
     steps: stepRepo(db),

@@ -8,8 +8,10 @@
  */
 import type { GateResult, PromotionState } from '../domain/promotion.ts';
 import type { FlagRepo } from './flag-records.ts';
+import type { RolloutRepo } from './rollout-records.ts';
 
 export * from './flag-records.ts';
+export * from './rollout-records.ts';
 
 /** ISO-8601 UTC timestamps with milliseconds, e.g. 2026-11-26T10:00:00.000Z */
 export type Timestamp = string;
@@ -284,6 +286,7 @@ export interface MetaRepo {
 
 export interface Repos {
   flags: FlagRepo;
+  rollouts: RolloutRepo;
   releases: ReleaseRepo;
   promotions: PromotionRepo;
   steps: StepRepo;

@@ -7,6 +7,7 @@ import { initialMigration, type SqlKind } from './0001-initial.ts';
 import { stepOutcomeMigration } from './0002-step-outcome.ts';
 import { accessControlMigration } from './0003-access-control.ts';
 import { flagsMigration } from './0004-flags.ts';
+import { rolloutsMigration } from './0005-rollouts.ts';
 
 export type { SqlKind } from './0001-initial.ts';
 
@@ -16,6 +17,7 @@ export function migrations(kind: SqlKind): Record<string, Migration> {
     '0002-step-outcome': stepOutcomeMigration(),
     '0003-access-control': accessControlMigration(),
     '0004-flags': flagsMigration(),
+    '0005-rollouts': rolloutsMigration(),
   };
 }
 

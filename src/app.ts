@@ -20,6 +20,13 @@ import { createIdentityHolder } from './engine/identities.ts';
 import { loadProject } from './project/load.ts';
 import { createExecRunner } from './rollout/targets/exec.ts';
 import { createExecTarget } from './rollout/targets/exec-target.ts';
+import { createLocalTarget } from './rollout/targets/local-target.ts';
+import { createGitopsTarget } from './rollout/targets/gitops/gitops-target.ts';
+import { createWebhookTarget } from './rollout/targets/webhook/webhook-target.ts';
+import { createCallbackHub } from './rollout/targets/webhook/callbacks.ts';
+import { webhookCallbackRoutes } from './server/routes/webhook-callbacks.ts';
+import type { Target } from './rollout/target.ts';
+import type { Project } from './project/schema.ts';
 import { createRequestHandler, type Route } from './server/http.ts';
 import { accessRoutes } from './server/routes/access.ts';
 import { identityRoutes } from './server/routes/identities.ts';
@@ -32,6 +39,7 @@ import { flagRoutes } from './server/routes/flags.ts';
 import { ofrepRoutes } from './server/routes/ofrep.ts';
 import { parityRoutes } from './server/routes/parity.ts';
 import { eventRoutes } from './server/routes/events.ts';
+import { rolloutRoutes } from './server/routes/rollouts.ts';
 import { createBlobStore } from './store/blob-store.ts';
 import { openSqliteStore } from './store/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -97,10 +105,23 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
   const log = createAuditLog({ origin, noteSigner: await logSigner(config.dataDir, origin), clock });
   const runsDir = path.join(config.dataDir, 'runs');
   const runner = createExecRunner({ runsDir });
+  const callbacks = createCallbackHub({ clock });
+  const createTarget = (t: Project['targets'][string]): Target => {
+    switch (t.type) {
+      case 'exec':
+        return createExecTarget({ config: t, runner, cwd: project.baseDir, stateDir: path.join(config.dataDir, 'target-state') });
+      case 'local':
+        return createLocalTarget({ config: t, runner, stateRoot: path.join(config.dataDir, 'local', t.name), projectDir: project.baseDir, logger });
+      case 'gitops':
+        return createGitopsTarget({ config: t, projectDir: project.baseDir, workRoot: path.join(config.dataDir, 'gitops', t.name), clock, logger });
+      case 'webhook':
+        return createWebhookTarget({ config: t, secretFromEnv: (n) => process.env[n], callbacks, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), clock, logger });
+    }
+  };
   const targets = new Map(
     Object.entries(project.targets).map(([name, t]) => [
       name,
-      createExecTarget({ config: t, runner, cwd: project.baseDir, stateDir: path.join(config.dataDir, 'target-state') }),
+      createTarget(t),
     ]),
   );
   const authz = createCedarAuthorizer(await loadPolicySet(project.policiesDir ? { dir: project.policiesDir } : {}));
@@ -150,6 +171,8 @@ export async function createApp(opts: { config: Config; logger: Logger; clock?: 
     ...ofrepRoutes(engine),
     ...parityRoutes(engine),
     ...eventRoutes(engine),
+    ...rolloutRoutes(engine),
+    ...webhookCallbackRoutes(callbacks),
   ];
   const handler = createRequestHandler({ engine, logger, maxBodyBytes: config.maxBodyBytes, routes, isReady: () => ready });
   const server = createServer({ requestTimeout: 0, headersTimeout: 30_000 }, (req, res) => void handler(req, res));

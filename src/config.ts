@@ -28,6 +28,13 @@ const configSchema = z
       .string()
       .regex(/^sgt_[A-Za-z0-9]{8,40}_[A-Za-z0-9]{20,100}$/, 'must look like sgt_<id>_<secret>')
       .optional(),
+    /** the URL webhook receivers call back (`<publicUrl>/v1/callbacks/webhook/<delivery>`); without it webhook targets poll */
+    publicUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an http(s) URL without query, e.g. https://stagegate.example.com')
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
     /** folder of per-environment age identities `<env>.key` that open secrets/<env>/*.sops.yaml at deploy time */
     ageIdentityDir: z.string().min(1).max(4096).optional(),
   })
@@ -47,6 +54,7 @@ export function loadConfig(flags: Partial<ConfigInput>, env: Readonly<Record<str
     ['logLevel', 'STAGEGATE_LOG_LEVEL'],
     ['bootstrapToken', 'STAGEGATE_BOOTSTRAP_TOKEN'],
     ['ageIdentityDir', 'STAGEGATE_AGE_IDENTITY_DIR'],
+    ['publicUrl', 'STAGEGATE_PUBLIC_URL'],
     ['reconcileIntervalMs', 'STAGEGATE_RECONCILE_MS'],
     ['authMaxFailures', 'STAGEGATE_AUTH_MAX_FAILURES'],
     ['authLockoutSeconds', 'STAGEGATE_AUTH_LOCKOUT_SECONDS'],

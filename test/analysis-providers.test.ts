@@ -201,5 +201,50 @@ describe('builtin', () => {
   test('an unknown version or no proxy is an error', async () => {
     await assert.rejects(b('green', 'errorRate'), /no version "green"/);
     await assert.rejects(measureBuiltin('canary', 'errorRate', undefined), /needs the rollout proxy/);
+    await assert.rejects(b('__proto__', 'errorRate'), /no version "__proto__"/);
+  });
+});
+
+describe('builtin with an async source (the proxy in another process, over a socket)', () => {
+  let statsServer: Server;
+  let statsUrl = '';
+  let body = '';
+  before(async () => {
+    statsServer = createServer((req, res) => {
+      if (req.url === '/hang') return; // never answers
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((r) => statsServer.listen(0, '127.0.0.1', r));
+    statsUrl = `http://127.0.0.1:${(statsServer.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    statsServer.closeAllConnections();
+    return new Promise<void>((r) => statsServer.close(() => r()));
+  });
+  const overSocket = (path: string) => async (signal: AbortSignal) => (await (await fetch(`${statsUrl}${path}`, { signal })).json()) as never;
+  const builtinMetric = (timeout?: string) => ({ name: 'error-rate', successCondition: 'result < 0.05', provider: { builtin: { version: 'canary', measure: 'errorRate', ...(timeout ? { timeout } : {}) } } });
+  test('the measurement awaits the source, and the analysis decides on its values', async () => {
+    body = JSON.stringify({ versions: { canary: { requests: 100, errors: 1, latencyMs: { p50: 1, p90: 2, p99: 3 } } } });
+    const ok = await runAnalysis(compileAnalysis({ metrics: [builtinMetric()] }, { deps: { statsSource: overSocket('/stats') } }));
+    assert.equal(ok.phase, 'Successful');
+    assert.equal(ok.metrics[0]?.measurements[0]?.value, '0.01');
+    body = JSON.stringify({ versions: { canary: { requests: 100, errors: 40, latencyMs: { p50: 1, p90: 2, p99: 3 } } } });
+    assert.equal((await runAnalysis(compileAnalysis({ metrics: [builtinMetric()] }, { deps: { statsSource: overSocket('/stats') } }))).phase, 'Failed');
+  });
+  test('a source that rejects, answers garbage or hangs past the timeout is an Error measurement', async () => {
+    const measure = (source: (s: AbortSignal) => Promise<never>, timeout = '10s') =>
+      createProvider(providerSchema.parse({ builtin: { version: 'canary', measure: 'p99', timeout } }) as ProviderSpec, { statsSource: source }).measure(new AbortController().signal);
+    await assert.rejects(measure(async () => Promise.reject(new Error('connect ECONNREFUSED /run/proxy.sock'))), /the rollout proxy's stats could not be read: connect ECONNREFUSED/);
+    body = JSON.stringify({ versions: { canary: { requests: 1, errors: 0, latencyMs: { p99: 'fast' } } } });
+    await assert.rejects(measure(overSocket('/stats')), /hold no number for version canary p99/);
+    await assert.rejects(measure(overSocket('/hang'), '300ms'), /did not answer within 300 ms/);
+  });
+  test('aborting the run ends a measurement waiting on a hanging source', async () => {
+    const ctl = new AbortController();
+    const run = runAnalysis(compileAnalysis({ metrics: [builtinMetric('10m')] }, { deps: { statsSource: overSocket('/hang') } }), { signal: ctl.signal });
+    setTimeout(() => ctl.abort(), 100);
+    const r = await run;
+    assert.equal(r.aborted, true);
+    assert.equal(r.metrics[0]?.counts.error, 0);
   });
 });

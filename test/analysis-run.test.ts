@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runAnalysis, worstPhase } from '../src/rollout/analysis/analysis-run.ts';
+import { summarize } from '../src/rollout/analysis/summarize.ts';
 import { type CompiledAnalysis, compileAnalysis } from '../src/rollout/analysis/compile-analysis.ts';
 import type { MetricInput } from '../src/rollout/analysis/metric-schema.ts';
 import type { Provider } from '../src/rollout/analysis/measurement.ts';
@@ -185,5 +186,47 @@ describe('run phase', () => {
     const { a } = analysis([[{}, [0]]]);
     const r = await runAnalysis({ metrics: [{ ...(a.metrics[0] as CompiledAnalysis['metrics'][number]), provider: big }] }, fakeTime());
     assert.ok((r.metrics[0]?.measurements[0]?.value.length ?? 0) <= 256);
+  });
+});
+
+describe('summarize: one line naming the deciding metric(s) and their last values', () => {
+  test('Failed: the failing metric, its counts and last value; the passing metric is not named', async () => {
+    const r = await runAnalysis(analysis([[{ ...lt, interval: '1s', count: 3, failureLimit: 2 }, [0.42]], [lt, [0.01]]]).a, fakeTime());
+    assert.equal(summarize(r), 'm0 Failed: 3 of 3 measurements failed (last 0.42: successCondition result < 0.05 is false)');
+  });
+  test('Error: consecutive errors and the last error message', async () => {
+    const r = await runAnalysis(analysis([[{ ...lt, interval: '1s', consecutiveErrorLimit: 1 }, [ERR]]]).a, fakeTime());
+    assert.equal(summarize(r), 'm0 Error: 2 consecutive measurement errors (last: connection refused)');
+  });
+  test('Inconclusive, two deciding metrics, and a dry-run failure noted as not counted', async () => {
+    const both = { successCondition: 'result < 0.05', failureCondition: 'result > 0.1' };
+    const r = await runAnalysis(analysis([[both, [0.07]], [both, [0.08]], [{ ...lt, dryRun: true }, [0.9]]]).a, fakeTime());
+    assert.equal(r.phase, 'Inconclusive');
+    assert.equal(
+      summarize(r),
+      'm0 Inconclusive: 1 of 1 measurements inconclusive (last 0.07: neither successCondition nor failureCondition is true); ' +
+        'm1 Inconclusive: 1 of 1 measurements inconclusive (last 0.08: neither successCondition nor failureCondition is true); dry-run m2 Failed (not counted)',
+    );
+  });
+  test('Successful names every counted metric; an aborted run says so; no measurement is said', async () => {
+    const ok = await runAnalysis(analysis([[lt, [0.01]], [{}, [7]]]).a, fakeTime());
+    assert.match(summarize(ok), /^m0 Successful: 1 of 1 measurements successful \(last 0\.01: .*\); m1 Successful: 1 of 1 measurements successful \(last 7: no condition/);
+    const ctl = new AbortController();
+    ctl.abort();
+    const aborted = await runAnalysis(analysis([[{ ...lt, interval: '10s' }, [0.5]]]).a, { ...fakeTime(), signal: ctl.signal });
+    assert.equal(summarize(aborted), 'analysis aborted; m0 Successful: 0 of 0 measurements successful (no measurement)');
+  });
+  test('bounded to 500 characters on one line, whatever the values and messages', async () => {
+    const noisy: Provider = {
+      measure: async () => {
+        throw new Error(`line one ${'x'.repeat(2000)}\nline two`);
+      },
+    };
+    const { a } = analysis(Array.from({ length: 20 }, () => [{ ...lt, consecutiveErrorLimit: 0 }, [0]] as [Partial<MetricInput>, Step[]]));
+    const r = await runAnalysis({ metrics: a.metrics.map((m) => ({ ...m, provider: noisy })) }, fakeTime());
+    const line = summarize(r);
+    assert.ok(line.length <= 500, String(line.length));
+    assert.doesNotMatch(line, /\n/);
+    assert.match(line, /^m0 Error: 1 consecutive measurement errors \(last: line one x+…\); m1 Error/);
   });
 });

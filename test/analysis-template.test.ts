@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { DomainError } from '../src/domain/errors.ts';
 import { compileAnalysis } from '../src/rollout/analysis/compile-analysis.ts';
-import { parseDuration } from '../src/rollout/analysis/duration.ts';
+import { FINE_DURATION_RE, parseDuration, parseFineDuration } from '../src/domain/duration.ts';
 import { analysisTemplateSchema } from '../src/rollout/analysis/metric-schema.ts';
 import { parseJsonPath, selectJsonPath } from '../src/rollout/analysis/providers/json-path.ts';
 import { selectSample } from '../src/rollout/analysis/providers/prometheus-text.ts';
@@ -29,13 +29,22 @@ describe('template schema', () => {
     const m = t.metrics[0];
     assert.deepEqual([m?.failureLimit, m?.inconclusiveLimit, m?.consecutiveErrorLimit, m?.dryRun], [0, 0, 4, false]);
   });
-  test('durations', () => {
-    assert.equal(parseDuration('10s'), 10_000);
-    assert.equal(parseDuration('1m30s'), 90_000);
-    assert.equal(parseDuration('250ms'), 250);
-    assert.equal(parseDuration('10'), undefined);
-    assert.equal(parseDuration('-1s'), undefined);
-    assert.equal(parseDuration('1d'), undefined);
+  test('durations: the Argo form (parseFineDuration), beside the project file form (parseDuration)', () => {
+    assert.equal(parseFineDuration('10s'), 10_000);
+    assert.equal(parseFineDuration('1m30s'), 90_000);
+    assert.equal(parseFineDuration('250ms'), 250);
+    assert.equal(parseFineDuration('1.5s'), 1500);
+    assert.equal(parseFineDuration('10'), undefined);
+    assert.equal(parseFineDuration('-1s'), undefined);
+    assert.equal(parseFineDuration('1d'), undefined);
+    assert.equal(parseFineDuration(`${'1'.repeat(32)}s`), undefined, 'over 32 characters');
+    // the project file's form is unchanged: days, no ms, no fractions
+    assert.equal(parseDuration('1d'), 86_400_000);
+    assert.equal(parseDuration('500ms'), undefined);
+    assert.equal(parseDuration('1.5s'), undefined);
+    assert.equal(FINE_DURATION_RE.test('1h30m500ms'), true);
+    const t = compileAnalysis({ metrics: [{ name: 'x', interval: '1.5s', initialDelay: '1m30s', count: 2, provider: builtin }] });
+    assert.deepEqual([t.metrics[0]?.intervalMs, t.metrics[0]?.initialDelayMs], [1500, 90_000]);
   });
   test('bad templates are one clear error naming the field', () => {
     assert.match(loadError({ metrics: [] }).message, /metrics/);
@@ -80,6 +89,17 @@ describe('CEL conditions, checked at load', () => {
     assert.equal(a.metrics[0]?.success?.evaluate(0), true);
     assert.equal(a.metrics[0]?.success?.evaluate(1), false);
   });
+  test('the error gives the position in the expression (the compile path gate rules use)', () => {
+    assert.match(loadError({ metrics: [{ name: 'a', successCondition: 'result < 0.05 && nope > 1.0', provider: builtin }] }).message, /type error: Unknown variable: nope at column 18/);
+    assert.match(loadError({ metrics: [{ name: 'a', successCondition: 'result <\n  nope', provider: builtin }] }).message, /at line 2, column 3/);
+  });
+  test('matches() in a condition must be a safe literal pattern (web results may be strings)', () => {
+    const web = { web: { url: 'http://127.0.0.1:1/x', jsonPath: '$.status' } };
+    assert.doesNotThrow(() => compileAnalysis({ metrics: [{ name: 'a', successCondition: 'result.matches("^ok")', provider: web }] }));
+    const e = loadError({ metrics: [{ name: 'a', successCondition: 'result.matches("^(a+)+$")', provider: web }] });
+    assert.match(e.message, /metric a: .*successCondition .*: regular expression "\^\(a\+\)\+\$" repeats a repeated group, which can take exponential time at column 16/);
+    assert.match(String(e.details.fix), /remove the nested repetition/);
+  });
   test('a bad JSON path is rejected at load', () => {
     assert.match(loadError({ metrics: [{ name: 'a', provider: { web: { url: 'http://127.0.0.1:1/', jsonPath: '$..x' } } }] }).message, /metric a: provider: JSON path/);
   });
@@ -106,11 +126,12 @@ describe('JSON path', () => {
 });
 
 describe('parsers never misbehave on any input (property)', () => {
-  test('parseJsonPath and parseDuration: a value or a plain Error, never anything else', () => {
+  test('parseJsonPath and parseFineDuration: a value or a plain Error, never anything else', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), (s) => {
-        const d = parseDuration(s);
+        const d = parseFineDuration(s);
         assert.ok(d === undefined || (Number.isFinite(d) && d >= 0));
+        assert.equal(d === undefined, !(s.length <= 32 && FINE_DURATION_RE.test(s)));
         try {
           assert.ok(Array.isArray(parseJsonPath(s)));
         } catch (e) {

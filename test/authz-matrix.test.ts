@@ -73,6 +73,15 @@ const matrix: Record<string, Probe | Probe[]> = {
     allow: ['developer', 'releaser', 'admin'],
   },
   [String.raw`GET ^\/v1\/status$`]: { path: () => '/v1/status', allow: ALL },
+  // rollouts: status for every role (404: no rollout yet), commands like promoting (prod: releasers and admins)
+  [String.raw`GET ^\/v1\/rollouts\/(?<service>[a-z][a-z0-9-]{0,62})\/(?<env>[a-z][a-z0-9-]{0,62})$`]: { path: () => '/v1/rollouts/checkout/prod', allow: ALL },
+  [String.raw`POST ^\/v1\/rollouts\/(?<service>[a-z][a-z0-9-]{0,62})\/(?<env>[a-z][a-z0-9-]{0,62})\/(?<command>promote|abort|retry)$`]: [
+    { label: 'staging', path: () => '/v1/rollouts/checkout/staging/abort', body: { reason }, allow: ['developer', 'releaser', 'admin'] },
+    { label: 'prod', path: () => '/v1/rollouts/checkout/prod/abort', body: { reason }, allow: ['releaser', 'admin'] },
+  ],
+  // webhook receivers call back with an HMAC signature instead of a token (unknown delivery: 404)
+  [String.raw`POST ^\/v1\/callbacks\/webhook\/(?<deliveryId>[A-Za-z0-9_-]{1,128})$`]: { path: () => '/v1/callbacks/webhook/prm_x-deploy', body: {}, allow: 'public' },
+
   // parity, drift, attestation and the event stream: reads for every role (maxSeconds=0 ends the stream at once)
   [String.raw`GET ^\/v1\/parity$`]: { path: () => '/v1/parity?a=dev&b=staging', allow: ALL },
   [String.raw`GET ^\/v1\/drift\/(?<env>[^/]{1,100})$`]: { path: () => '/v1/drift/dev', allow: ALL },

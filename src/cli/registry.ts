@@ -42,6 +42,7 @@ import { schemaCommand } from './commands/schema.ts';
 import { serveCommand } from './commands/serve.ts';
 import { statusCommand } from './commands/status.ts';
 import { driftCommand, parityCommand } from './commands/parity.ts';
+import { rolloutAbortCommand, rolloutPromoteCommand, rolloutRetryCommand, rolloutStatusCommand } from './commands/rollout.ts';
 import { tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/token.ts';
 
 export const commands: readonly Command[] = [
@@ -68,6 +69,10 @@ export const commands: readonly Command[] = [
   promotionListCommand,
   promotionAbortCommand,
   rollbackCommand,
+  rolloutStatusCommand,
+  rolloutPromoteCommand,
+  rolloutAbortCommand,
+  rolloutRetryCommand,
   approvalsCommand,
   approveCommand,
   rejectCommand,

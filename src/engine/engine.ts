@@ -16,6 +16,7 @@ import { createDryRun } from './dry-run.ts';
 import { createElevation } from './elevation.ts';
 import { createFlagUseCases } from '../flags/use-cases.ts';
 import { createParityUseCases } from '../parity/use-cases.ts';
+import { createRolloutUseCases } from './rollout/commands.ts';
 
 export function createEngine(deps: EngineDeps) {
   const audit = createAuditWriter(deps);
@@ -47,6 +48,7 @@ export function createEngine(deps: EngineDeps) {
     elevations: createElevation(deps, audit),
     flags: createFlagUseCases(deps, audit),
     parity: createParityUseCases(deps, audit),
+    rollouts: createRolloutUseCases(deps, audit, reconciler.rollouts.controller, () => void reconciler.kick()),
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

@@ -23,12 +23,28 @@ import { policyDigestFor } from './policy-digest.ts';
 const failureMessage = (failed: readonly GateResult[]) =>
   `${failed.length} gate(s) failed: ${failed.map((g) => `[${g.gate}${g.subject ? ` ${g.subject}` : ''}] ${g.message}`).join('; ')}`;
 import { runStep } from './run-step.ts';
+import { createBackgroundAnalyses } from './rollout/analysis-runs.ts';
+import { createRolloutController, type RolloutOutcome } from './rollout/controller.ts';
+import { createRolloutVerifier } from './rollout/verify.ts';
 
 const activeStates = promotionStates.filter((s) => !isTerminal(s));
 
 export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWriter, policy: { holdReason(environment: string): Promise<string | undefined> }) {
   const inflight = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
+  const wakers = new Set<NodeJS.Timeout>();
+  /** run a pass after `ms` (timed pauses, scale-down delays) instead of waiting for the next interval */
+  const wake = (ms: number) => {
+    const t = setTimeout(() => {
+      wakers.delete(t);
+      void kick().catch(() => {});
+    }, Math.min(ms + 5, 2_147_483_647));
+    t.unref();
+    wakers.add(t);
+  };
+  const background = createBackgroundAnalyses(() => void kick().catch(() => {}));
+  const controller = createRolloutController(deps, audit, background, { wake });
+  const rollouts = { controller, verifier: createRolloutVerifier(deps, controller, { wake }), background };
   let ticking: Promise<void> | undefined;
 
   async function move(p: PromotionRecord, to: PromotionState, patch: PromotionPatch, details: Record<string, unknown> = {}) {
@@ -87,6 +103,7 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
       case 'AwaitingApproval':
         return beforeDeploy(p, env);
       case 'Deploying': {
+        if (target.traffic) return afterRollout(p, await rollouts.controller.advance(p, env, target), 'Verifying');
         const outcome = await runStep(deps, p, 'deploy', target, artifactsDir);
         if (outcome.status === 'failed') {
           await move(p, 'Failed', { message: outcome.message });
@@ -95,6 +112,7 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
         return move(p, 'Verifying', { message: `deployed: ${outcome.message}` });
       }
       case 'Verifying': {
+        if (target.traffic) return afterRollout(p, await rollouts.verifier.advance(p, env, target), 'Succeeded');
         if (!target.has('verify')) {
           await move(p, 'Succeeded', { message: 'deployed; the target has no verify command', succeededAt: deps.clock().toISOString() });
           return false;
@@ -105,6 +123,22 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
         return false;
       }
       default:
+        return false;
+    }
+  }
+
+  /** the promotion's next state after a pass of its rollout (Deploying) or verification (Verifying) */
+  async function afterRollout(p: PromotionRecord, o: RolloutOutcome, next: 'Verifying' | 'Succeeded'): Promise<boolean> {
+    switch (o.kind) {
+      case 'wait':
+        return hold(p, o.message);
+      case 'done':
+        return move(p, next, { message: o.message, ...(next === 'Succeeded' ? { succeededAt: deps.clock().toISOString() } : {}) });
+      case 'rolledBack':
+        await move(p, 'RolledBack', { message: o.message });
+        return false;
+      case 'failed':
+        await move(p, 'Failed', { message: o.message });
         return false;
     }
   }
@@ -192,9 +226,14 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
       timer = setInterval(() => void kick().catch((e: unknown) => deps.logger.error({ err: e }, 'reconcile pass failed')), intervalMs);
       void kick();
     },
+    rollouts,
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;
+      for (const t of wakers) clearTimeout(t);
+      wakers.clear();
+      background.stopAll();
+      controller.interruptAll();
     },
     /** wait until nothing is in flight (tests and the CLI's --wait use the API instead) */
     async settle(): Promise<void> {

@@ -1,5 +1,5 @@
 /** Run a side-effecting step of a promotion at most once, adopting it after a restart. */
-import type { Target, TargetStep, TargetStepHandle } from '../rollout/target.ts';
+import type { StepFacts, Target, TargetStep, TargetStepHandle } from '../rollout/target.ts';
 import type { PromotionRecord } from '../store/store.ts';
 import type { EngineDeps } from './deps.ts';
 import { deployCredentialFor } from './sessions.ts';
@@ -16,6 +16,7 @@ export async function runStep(
   step: TargetStep,
   target: Target,
   artifactsDir: string,
+  extra: Pick<StepFacts, 'verification'> = {},
 ): Promise<StepOutcome> {
   let rec = await deps.store.read.steps.get(p.id, step);
   if (rec && rec.status !== 'running') return { status: rec.status, message: rec.message ?? '' };
@@ -29,7 +30,10 @@ export async function runStep(
       if (s.status === 'opened') secrets = s.opened.data;
     }
     const deployToken = (await deployCredentialFor(deps, p.id, p.environment)).token;
-    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir, deployToken, ...(secrets ? { secrets } : {}) };
+    const release = await deps.store.read.releases.get(p.releaseId);
+    const subjects = (release?.subjects ?? []).map((s) => ({ name: s.name, kind: s.kind, digest: s.digest }));
+    const approvers = (await deps.store.read.approvals.list(p.id)).filter((a) => a.decision === 'approve').map((a) => a.approver);
+    const facts = { promotionId: p.id, service: p.service, version: p.version, releaseId: p.releaseId, environment: p.environment, artifactsDir, deployToken, subjects, approvers, ...extra, ...(secrets ? { secrets } : {}) };
     const data = await target.prepare(step, facts);
     const startedAt = deps.clock().toISOString();
     if (await deps.store.transaction((tx) => tx.steps.start({ promotionId: p.id, step, data, startedAt }))) {

@@ -96,7 +96,8 @@ describe('parseProject', () => {
       ['prod', ['staging'], 60_000],
     ]);
     assert.equal(p.targets['local-exec']?.timeoutMs, 300_000);
-    assert.deepEqual(p.targets['local-exec']?.env, {});
+    const t = p.targets['local-exec'];
+    assert.deepEqual(t?.type === 'exec' ? t.env : undefined, {});
     assert.equal(p.keys[0]?.publicKeyPem, p256.pub);
     assert.equal(p.keys[0]?.source, '/p/keys/ci.pub');
     assert.match(p.digest, /^sha256:[a-f0-9]{64}$/);

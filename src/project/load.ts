@@ -15,10 +15,13 @@ import { normalizeScanSection } from '../secrets/scan/allowlist.ts';
 import { normalizeApprovalPolicy } from '../engine/approvals/approval-schema.ts';
 import { withEnvironment } from '../policy/freeze-schema.ts';
 import { checkProjectGraph } from './graph.ts';
+import { normalizeRollout, normalizeVerification } from './rollout-policy.ts';
+import { normalizeGitopsTarget } from '../rollout/targets/gitops/config.ts';
+import { normalizeWebhookTarget } from '../rollout/targets/webhook/config.ts';
 import type { FieldPath } from './graph.ts';
 import { formatFieldPath, issueProblems } from './issues.ts';
 import { limits, PEM_PREFIX, projectFileSchema } from './schema.ts';
-import type { Project, ProjectKey } from './schema.ts';
+import type { Project, ProjectFile, ProjectKey, Target } from './schema.ts';
 
 export const PROJECT_FILE_NAME = 'stagegate.yaml';
 const MAX_ALIASES = 100;
@@ -219,10 +222,7 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
     keys: f.keys.map((k) => ({ ...keys.get(k.name)!, ...(k.owner ? { owner: k.owner } : {}) })),
     services: f.services.map((s) => ({ name: s.name, ...(s.description !== undefined ? { description: s.description } : {}), rules: s.rules ?? {} })),
     targets: Object.fromEntries(
-      Object.entries(f.targets).map(([name, t]) => [
-        name,
-        { name, type: t.type, deploy: t.deploy, ...(t.verify ? { verify: t.verify } : {}), ...(t.observe ? { observe: t.observe } : {}), timeoutMs: t.timeoutSeconds * 1000, env: t.env ?? {} },
-      ]),
+      Object.entries(f.targets).map(([name, t]) => [name, normalizeTarget(name, t, resolve(opts.baseDir))]),
     ),
     environments: f.environments.map((e) => ({
       name: e.name, tier: e.tier, target: e.target, trustedKeys: e.trustedKeys, requires: e.requires ?? [], minSoakMs: e.minSoak ?? 0,
@@ -232,14 +232,27 @@ export async function parseProject(text: string, opts: ParseOptions): Promise<Pr
       platform: e.platform ?? {},
       ...(e.parity ? { parity: e.parity } : {}),
       ...(e.drift ? { drift: e.drift } : {}),
+      rollout: normalizeRollout(e.rollout),
+      ...(e.verification ? { verification: normalizeVerification(e.verification) } : {}),
     })),
     ...(f.identities ? { identities: f.identities } : {}),
     ...(f.policies ? { policiesDir: resolve(opts.baseDir, f.policies) } : {}),
     ...(f.attestation ? { attestationIntervalMs: f.attestation.interval } : {}),
     manifestDir: resolve(opts.baseDir, f.manifest ?? 'manifest'),
     ...(f.scan ? { scan: normalizeScanSection(f.scan) } : {}),
+    analysisTemplates: f.analysis?.templates ?? {},
     gateRules: semantic.gateRules,
   };
+}
+
+function normalizeTarget(name: string, t: ProjectFile['targets'][string], projectDir: string): Target {
+  if (t.type === 'exec') {
+    return { name, type: t.type, deploy: t.deploy, ...(t.verify ? { verify: t.verify } : {}), ...(t.observe ? { observe: t.observe } : {}), timeoutMs: t.timeoutSeconds * 1000, env: t.env ?? {} };
+  }
+  if (t.type === 'gitops') return normalizeGitopsTarget(name, t, projectDir);
+  if (t.type === 'webhook') return normalizeWebhookTarget(name, t);
+  const { timeoutSeconds, ...rest } = t;
+  return { ...rest, name, timeoutMs: timeoutSeconds * 1000 };
 }
 
 /** Read and validate a project file (or the stagegate.yaml inside a directory). */

@@ -34,7 +34,8 @@ describe('scaffoldProject', () => {
       ['prod', 'prod', ['staging'], 600_000],
     ]);
     assert.deepEqual(p.services, [{ name: 'app', rules: {} }]);
-    assert.deepEqual(p.targets['local-exec']?.deploy, ['node', 'deploy.js']);
+    const t = p.targets['local-exec'];
+    assert.deepEqual(t?.type === 'exec' ? t.deploy : undefined, ['node', 'deploy.js']);
     const yaml = readFileSync(join(dir, 'stagegate.yaml'), 'utf8');
     for (const word of ['apiVersion', 'keys', 'services', 'targets', 'environments', 'minSoak', 'stagegate keys generate --out keys --name ci'])
       assert.ok(yaml.includes(`# ${word}`) || yaml.includes(word), word);

@@ -38,6 +38,8 @@ test('STAGEGATE_ variables are reserved; allowed fields come from the schema', (
   assert.ok(ENV_NAME_RE.test('NODE_ENV'));
   assert.ok(!ENV_NAME_RE.test('STAGEGATE_SERVICE'));
   assert.ok(!ENV_NAME_RE.test('1X'));
-  assert.deepEqual(allowedFields['environments[]'], ['name', 'tier', 'target', 'trustedKeys', 'requires', 'minSoak', 'rules', 'approvals', 'freezes', 'parity', 'drift', 'platform']);
-  assert.deepEqual(allowedFields['targets.*'], ['type', 'deploy', 'verify', 'observe', 'timeoutSeconds', 'env']);
+  assert.deepEqual(allowedFields['environments[]'], ['name', 'tier', 'target', 'trustedKeys', 'requires', 'minSoak', 'rules', 'approvals', 'freezes', 'parity', 'drift', 'platform', 'rollout', 'verification']);
+  // every target type's fields, exec's first
+  assert.deepEqual(allowedFields['targets.*']?.slice(0, 6), ['type', 'deploy', 'verify', 'observe', 'timeoutSeconds', 'env']);
+  for (const f of ['command', 'readiness', 'remote', 'branchMode', 'url', 'secretEnv']) assert.ok(allowedFields['targets.*']?.includes(f), f);
 });

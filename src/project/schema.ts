@@ -11,6 +11,10 @@ import { approvalAllowedFields, approvalPolicySchema, type ApprovalPolicy } from
 import type { CompiledGateRule } from '../policy/cel/gate-rules.ts';
 import { type GateRule, gateRulesSchema, serviceGateRulesSchema } from '../policy/cel/schema.ts';
 import { type FreezeWindow, freezeWindowFields, freezeWindowsSchema } from '../policy/freeze-schema.ts';
+import { analysisSectionSchema, type LocalTargetFile, localTargetSchema, rolloutAllowedFields, rolloutSchema, verificationSchema } from './rollout-schema.ts';
+import type { RolloutPolicy, VerificationPolicy } from './rollout-policy.ts';
+import { type GitopsTargetConfig, gitopsTargetSchema } from '../rollout/targets/gitops/config.ts';
+import { type WebhookTargetConfig, webhookTargetSchema } from '../rollout/targets/webhook/config.ts';
 import { type ScanPolicy, scanAllowFields, scanSectionFields, scanSectionSchema } from '../secrets/scan/allowlist.ts';
 
 export const API_VERSION = 'stagegate.dev/v1';
@@ -108,7 +112,7 @@ export const execTargetSchema = z
   })
   .describe('runs a deploy (and optional verify) command');
 
-export const targetSchema = z.discriminatedUnion('type', [execTargetSchema]);
+export const targetSchema = z.discriminatedUnion('type', [execTargetSchema, localTargetSchema, gitopsTargetSchema, webhookTargetSchema]);
 
 export const environmentSchema = z
   .strictObject({
@@ -138,6 +142,8 @@ export const environmentSchema = z
       .meta({ maxProperties: 64 })
       .optional()
       .describe('platform versions this environment provides (node, postgres, kubernetes...), checked against release needs; see docs/configuration.md'),
+    rollout: rolloutSchema.optional().describe('how the new version gets traffic (targets with traffic control: local); default allAtOnce; see docs/rollouts.md'),
+    verification: verificationSchema.optional(),
   })
   .describe('a stage of the pipeline');
 
@@ -166,6 +172,7 @@ export const projectFileSchema = z
       .optional()
       .describe('continuous attestation; see docs/parity-and-drift.md'),
     scan: scanSectionSchema.optional().describe('secret scanning: allowlisted findings, each with a reason; see docs/secret-scanning.md'),
+    analysis: analysisSectionSchema.optional(),
     manifest: z
       .string()
       .min(1)
@@ -183,12 +190,13 @@ export const allowedFields: Readonly<Record<string, readonly string[]>> = {
   '': Object.keys(projectFileSchema.shape),
   'keys[]': Object.keys(keySchema.shape),
   'services[]': Object.keys(serviceSchema.shape),
-  'targets.*': Object.keys(execTargetSchema.shape),
+  'targets.*': [...new Set([execTargetSchema, localTargetSchema, gitopsTargetSchema, webhookTargetSchema].flatMap((t) => Object.keys(t.shape)))],
   'environments[]': Object.keys(environmentSchema.shape),
   'environments[].freezes[]': freezeWindowFields,
   scan: scanSectionFields,
   'scan.allow[]': scanAllowFields,
   ...approvalAllowedFields,
+  ...rolloutAllowedFields,
 };
 
 export interface ProjectKey {
@@ -216,7 +224,11 @@ export interface ExecTarget {
   timeoutMs: number;
   env: Record<string, string>;
 }
-export type Target = ExecTarget;
+export interface LocalTarget extends Omit<LocalTargetFile, 'timeoutSeconds'> {
+  name: string;
+  timeoutMs: number;
+}
+export type Target = ExecTarget | LocalTarget | GitopsTargetConfig | WebhookTargetConfig;
 export interface Environment {
   name: string;
   tier: Tier;
@@ -235,6 +247,10 @@ export interface Environment {
   parity?: { maxFindings?: number; minScore?: number };
   /** drift gate threshold; absent: the tier default */
   drift?: { maxFindings?: number };
+  /** how the target moves traffic (all-at-once when absent) */
+  rollout: RolloutPolicy;
+  /** checks after the rollout (absent: only the target's own verify command) */
+  verification?: VerificationPolicy;
 }
 export interface Project {
   apiVersion: typeof API_VERSION;
@@ -259,6 +275,8 @@ export interface Project {
   manifestDir: string;
   /** the `scan` section: secret-scan allowlist entries (absent: none) */
   scan?: ScanPolicy;
+  /** analysis templates by name, as written (checked at load by compiling them with sample arguments) */
+  analysisTemplates: Record<string, unknown>;
   /** the effective gate rules of each service in each environment, compiled at load */
   gateRules: Record<string, Record<string, CompiledGateRule[]>>;
 }

@@ -7,6 +7,7 @@ import { checkIdentities } from '../auth/identity-schema.ts';
 import { DomainError } from '../domain/errors.ts';
 import { type CompiledGateRule, compileGateRules } from '../policy/cel/gate-rules.ts';
 import { type GateRule, mergeGateRules } from '../policy/cel/schema.ts';
+import { checkRollouts } from './rollout-checks.ts';
 import type { ProjectFile } from './schema.ts';
 
 type FieldPath = (string | number)[];
@@ -75,5 +76,6 @@ export function checkSections(f: ProjectFile, file: string): { problems: Section
       problems.push({ path: field.split(/[.[\]]+/).filter(Boolean).map((x) => (/^\d+$/.test(x) ? Number(x) : x)), message: e.message, fix: e.details.fix ?? 'see docs/identities.md' });
     }
   }
+  problems.push(...checkRollouts(f));
   return { problems, gateRules };
 }

@@ -43,6 +43,9 @@ export const cedarActions = [
   'parity.read',
   'drift.read',
   'attestation.read',
+  // rollouts (docs/rollouts.md)
+  'rollout.read',
+  'rollout.control',
 ] as const;
 export type CedarAction = (typeof cedarActions)[number];
 
@@ -55,6 +58,7 @@ export const promotionContextActions: readonly CedarAction[] = [
   'approval.decide',
   'breakglass.request',
   'breakglass.confirm',
+  'rollout.control',
 ];
 
 export const principalEntityTypes = { user: 'User', service: 'ServiceAccount', workload: 'Workload' } as const satisfies Record<PrincipalKind, string>;

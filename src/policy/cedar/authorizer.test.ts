@@ -58,6 +58,8 @@ const resourceFor: Record<CedarAction, AuthzRequest['resource']> = {
   'parity.read': { type: 'Project', id: 'shop' },
   'drift.read': { type: 'Environment', id: 'prod', attrs: { name: 'prod', tier: 'prod' } },
   'attestation.read': { type: 'Project', id: 'shop' },
+  'rollout.read': promotion('prod'),
+  'rollout.control': promotion('prod'),
 };
 
 /**
@@ -99,6 +101,8 @@ const expected: Record<CedarAction, Row> = {
   'parity.read': 'AAAAAA',
   'drift.read': 'AAAAAA',
   'attestation.read': 'AAAAAA',
+  'rollout.read': 'AAAAAA',
+  'rollout.control': { nonProd: 'DAADDA', prod: 'DDADDA' },
 };
 
 const decide = (p: ResolvedPrincipal, action: string, resource: AuthzRequest['resource'], context?: AuthzRequest['context']) =>

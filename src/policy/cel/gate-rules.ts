@@ -5,11 +5,12 @@
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { DomainError } from '../../domain/errors.ts';
+import { lineColumn } from '../../domain/line-column.ts';
+import { celErrorSummary, compileCelExpression, hasNestedQuantifier, positionText } from './compile-expression.ts';
 import { type GateFacts, factMessages, factVariables, messageConstructors, toCelContext } from './facts.ts';
 import { type GateRule, gateRulesSchema } from './schema.ts';
-import { lineColumn } from '../../domain/line-column.ts';
 
-export { lineColumn };
+export { hasNestedQuantifier, lineColumn };
 
 export interface CompiledGateRule {
   readonly id: string;
@@ -69,21 +70,6 @@ export function gateEnvironment(): Environment {
   return env;
 }
 
-interface CelErrorLike {
-  code?: unknown;
-  summary?: unknown;
-  message?: unknown;
-  range?: { start?: unknown };
-}
-
-function summaryOf(e: unknown): string {
-  const err = e as CelErrorLike | undefined;
-  if (err && typeof err.summary === 'string' && err.summary.length > 0) return err.summary;
-  if (err && typeof err.message === 'string') return err.message.split('\n')[0] ?? 'error';
-  return String(e);
-}
-
-
 const GENERIC_FIX = 'correct the expression; see docs/gate-rules.md for the facts, their types and examples';
 
 const variableNames = Object.keys(factVariables).join(', ');
@@ -101,133 +87,28 @@ function fixFor(code: unknown, summary: string): string {
   return GENERIC_FIX;
 }
 
-type AstLike = { op: string; args: unknown; start?: number };
-
-function isAst(x: unknown): x is AstLike {
-  return typeof x === 'object' && x !== null && 'op' in x && 'args' in x && typeof (x as { op: unknown }).op === 'string';
-}
-
-/**
- * Whether a regular expression may backtrack catastrophically: a group that holds an unbounded
- * quantifier (`+`, `*`, `{n,}`) and is itself repeated without bound, like `(a+)+` or `(\w*x)*`.
- */
-export function hasNestedQuantifier(pattern: string): boolean {
-  const stack: boolean[] = [];
-  let lastGroupUnbounded = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    let closedGroup = false;
-    if (c === '\\') {
-      i++;
-    } else if (c === '[') {
-      for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++;
-    } else if (c === '(') {
-      stack.push(false);
-    } else if (c === ')') {
-      lastGroupUnbounded = stack.pop() ?? false;
-      closedGroup = true;
-    } else if (c === '+' || c === '*' || (c === '{' && /^\{\d*,\}/.test(pattern.slice(i)))) {
-      if (stack.length > 0) stack[stack.length - 1] = true;
-    }
-    if (closedGroup) {
-      const next = pattern[i + 1];
-      const unboundedNext = next === '+' || next === '*' || (next === '{' && /^\{\d*,\}/.test(pattern.slice(i + 1)));
-      if (unboundedNext && lastGroupUnbounded) return true;
-      // a repeated group counts as unbounded for its enclosing group
-      if (lastGroupUnbounded && stack.length > 0) stack[stack.length - 1] = true;
-    }
-  }
-  return false;
-}
-
-/** `matches()` runs JavaScript's backtracking RegExp: the pattern must be a literal that is valid and safe */
-function regexProblems(root: unknown): Array<{ offset: number; message: string; fix: string }> {
-  const out: Array<{ offset: number; message: string; fix: string }> = [];
-  const visit = (node: unknown, depth: number): void => {
-    if (depth > 64) return;
-    if (Array.isArray(node)) {
-      for (const x of node) visit(x, depth + 1);
-      return;
-    }
-    if (!isAst(node)) return;
-    let pattern: unknown;
-    if (node.op === 'rcall' && Array.isArray(node.args) && node.args[0] === 'matches') pattern = (node.args[2] as unknown[] | undefined)?.[0];
-    if (pattern !== undefined && isAst(pattern)) {
-      const offset = pattern.start ?? node.start ?? 0;
-      if (pattern.op !== 'value' || typeof pattern.args !== 'string') {
-        out.push({ offset, message: 'matches() needs a string literal pattern', fix: 'write the regular expression as a literal, e.g. matches("^v[0-9]+")' });
-      } else {
-        try {
-          new RegExp(pattern.args);
-          if (hasNestedQuantifier(pattern.args))
-            out.push({
-              offset,
-              message: `regular expression ${JSON.stringify(pattern.args)} repeats a repeated group, which can take exponential time`,
-              fix: 'remove the nested repetition, e.g. (a+)+ -> a+',
-            });
-        } catch (e) {
-          out.push({ offset, message: summaryOf(e).replace(/^invalid regular expression: /i, 'invalid regular expression: '), fix: 'correct the regular expression (JavaScript syntax)' });
-        }
-      }
-    }
-    if (node.op !== 'value' && node.op !== 'id') visit(node.args, depth + 1);
-  };
-  visit(root, 0);
-  return out;
-}
-
-function problemAt(field: string, id: string, expression: string, offset: number | undefined, message: string, fix: string): GateRuleProblem {
-  if (offset === undefined) return { field, id, message, fix };
-  const { line, column } = lineColumn(expression, offset);
-  return { field, id, message, line, column, fix };
-}
+const NOT_BOOL_FIX = 'write a condition that is true when the check passes, e.g. approvalCount >= 2.0';
 
 function formatProblem(p: GateRuleProblem): string {
-  const at = p.column === undefined ? '' : p.line !== undefined && p.line > 1 ? ` at line ${p.line}, column ${p.column}` : ` at column ${p.column}`;
-  return `${p.field} (${p.id}): ${p.message}${at}`;
+  return `${p.field} (${p.id}): ${p.message}${positionText(p)}`;
 }
 
 function compileOne(env: Environment, rule: GateRule, field: string): { ok: true; rule: CompiledGateRule } | { ok: false; problems: GateRuleProblem[] } {
   const { id, expression } = rule;
-  let program: ReturnType<Environment['parse']>;
-  try {
-    program = env.parse(expression);
-  } catch (e) {
-    const err = e as CelErrorLike;
-    const start = typeof err?.range?.start === 'number' ? err.range.start : undefined;
-    const summary = summaryOf(e);
-    return { ok: false, problems: [problemAt(field, id, expression, start, `syntax error: ${summary}`, fixFor(err?.code, summary))] };
+  const r = compileCelExpression(env, expression);
+  if (!r.ok) {
+    const problems = r.problems.map(
+      (p): GateRuleProblem => ({
+        field,
+        id,
+        message: p.message,
+        ...(p.line === undefined ? {} : { line: p.line, column: p.column }),
+        fix: p.fix ?? (p.kind === 'result' ? NOT_BOOL_FIX : fixFor(p.code, p.summary ?? '')),
+      }),
+    );
+    return { ok: false, problems };
   }
-  let checked: ReturnType<Environment['check']>;
-  try {
-    checked = program.check();
-  } catch (e) {
-    checked = { valid: false, error: e as never };
-  }
-  if (!checked.valid) {
-    const err = checked.error as CelErrorLike | undefined;
-    const start = typeof err?.range?.start === 'number' ? err.range.start : undefined;
-    const summary = summaryOf(err);
-    return { ok: false, problems: [problemAt(field, id, expression, start, `type error: ${summary}`, fixFor(err?.code, summary))] };
-  }
-  if (checked.type !== 'bool') {
-    return {
-      ok: false,
-      problems: [
-        problemAt(
-          field,
-          id,
-          expression,
-          0,
-          `the expression returns ${checked.type ?? 'an unknown type'}, not bool`,
-          'write a condition that is true when the check passes, e.g. approvalCount >= 2.0',
-        ),
-      ],
-    };
-  }
-  const regex = regexProblems(program.ast);
-  if (regex.length > 0) return { ok: false, problems: regex.map((r) => problemAt(field, id, expression, r.offset, r.message, r.fix)) };
-  return { ok: true, rule: Object.freeze({ id, expression, message: rule.message, where: field, program }) };
+  return { ok: true, rule: Object.freeze({ id, expression, message: rule.message, where: field, program: r.program }) };
 }
 
 function fail(where: string, problems: GateRuleProblem[]): never {
@@ -290,7 +171,7 @@ export function evaluateGateRules(compiled: readonly CompiledGateRule[], facts: 
   try {
     context = toCelContext(facts);
   } catch (e) {
-    contextError = `the facts could not be prepared: ${summaryOf(e)}`;
+    contextError = `the facts could not be prepared: ${celErrorSummary(e)}`;
   }
   for (const rule of compiled) {
     let error: string | undefined = contextError;
@@ -301,7 +182,7 @@ export function evaluateGateRules(compiled: readonly CompiledGateRule[], facts: 
         if (typeof value === 'boolean') passed = value;
         else error = `the expression returned ${typeof value}, not bool`;
       } catch (e) {
-        error = summaryOf(e);
+        error = celErrorSummary(e);
       }
     }
     if (!passed) failed++;

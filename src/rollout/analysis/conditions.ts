@@ -1,10 +1,12 @@
 /**
  * A metric's CEL conditions, parsed and type-checked once at load against `result`, whose type
  * depends on the provider: a double for prometheus-text, job and builtin; dyn (a double, a list or a
- * map) for prometheus and web. A bad expression is one DomainError naming the metric and expression.
+ * map) for prometheus and web. A bad expression is one DomainError naming the metric, the expression
+ * and the position (src/policy/cel/compile-expression.ts is the compile path gate rules use too).
  */
 import { Environment } from '@marcbachmann/cel-js';
 import { DomainError } from '../../domain/errors.ts';
+import { type CelProblem, compileCelExpression, describeCelProblem } from '../../policy/cel/compile-expression.ts';
 import type { ProviderKind } from './provider-schema.ts';
 
 export type ResultType = 'double' | 'dyn';
@@ -33,45 +35,30 @@ export interface CompiledCondition {
   evaluate(result: unknown): boolean;
 }
 
-function summary(e: unknown): string {
-  const err = e as { summary?: unknown; message?: unknown } | undefined;
-  if (err && typeof err.summary === 'string' && err.summary) return err.summary;
-  if (err && typeof err.message === 'string') return err.message.split('\n')[0] ?? 'error';
-  return String(e).slice(0, 300);
+const NUMERIC = /double.*int|int.*double/;
+
+function fixFor(p: CelProblem, type: ResultType): string {
+  const described = type === 'double' ? 'a double' : 'dyn (a double, list or map)';
+  if (p.fix) return p.fix;
+  if (p.kind === 'syntax') return 'write a CEL expression over result, e.g. result < 0.05';
+  if (p.kind === 'result') return 'write a condition that is true or false, e.g. result < 0.05';
+  if (p.code === 'unknown_variable') return `the only variable is result, ${described}: e.g. result < 0.05`;
+  if (NUMERIC.test(p.summary ?? '')) return 'result is a double: compare with a double literal (write 1.0, not 1)';
+  return `result is ${described}; see docs/analysis.md`;
 }
 
 export function compileCondition(expression: string, type: ResultType, where: { metric: string; field: string }): CompiledCondition {
-  const env = environment(type);
-  const problem = (what: string, fix: string): never => {
-    throw new DomainError('invalid_input', `metric ${where.metric}: ${where.field} ${JSON.stringify(expression)}: ${what}`, {
+  const compiled = compileCelExpression(environment(type), expression, { allowDyn: true });
+  if (!compiled.ok) {
+    const p = compiled.problems[0] as CelProblem;
+    const fix = fixFor(p, type);
+    throw new DomainError('invalid_input', `metric ${where.metric}: ${where.field} ${JSON.stringify(expression)}: ${describeCelProblem(p)}`, {
       field: where.field,
       metric: where.metric,
       fix,
     });
-  };
-  let program: ReturnType<Environment['parse']> | undefined;
-  try {
-    program = env.parse(expression);
-  } catch (e) {
-    problem(`syntax error: ${summary(e)}`, 'write a CEL expression over result, e.g. result < 0.05');
   }
-  if (!program) throw new DomainError('internal', 'CEL parse returned nothing');
-  let checked: ReturnType<Environment['check']>;
-  try {
-    checked = program.check();
-  } catch (e) {
-    checked = { valid: false, error: e as never };
-  }
-  if (!checked.valid) {
-    const s = summary(checked.error);
-    const numeric = /double.*int|int.*double/.test(s);
-    problem(
-      `type error: ${s}`,
-      numeric ? 'result is a double: compare with a double literal (write 1.0, not 1)' : `result is ${type === 'double' ? 'a double' : 'dyn (a double, list or map)'}; see docs/analysis.md`,
-    );
-  }
-  if (checked.type !== 'bool' && checked.type !== 'dyn') problem(`returns ${checked.type}, not bool`, 'write a condition that is true or false, e.g. result < 0.05');
-  const run = program;
+  const run = compiled.program;
   return Object.freeze({
     expression,
     evaluate(result: unknown): boolean {

@@ -3,17 +3,17 @@
  * CEL conditions over `result`, and limited like Argo Rollouts' AnalysisTemplate (see docs/analysis.md).
  */
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { FINE_DURATION_RE, MAX_FINE_DURATION_TEXT, parseFineDuration } from '../../domain/duration.ts';
 import { providerSchema } from './provider-schema.ts';
 
 /** the longest interval, delay or timeout we accept: one day */
-export const MAX_DURATION_MS = 86_400_000;
+export const MAX_ANALYSIS_DURATION_MS = 86_400_000;
 
 export const durationSchema = z
   .string()
-  .max(32)
-  .regex(DURATION_PATTERN, 'a duration like 500ms, 10s, 5m or 1h')
-  .refine((s) => (parseDuration(s) ?? Number.POSITIVE_INFINITY) <= MAX_DURATION_MS, 'a duration like 500ms, 10s, 5m or 1h, at most 24h');
+  .max(MAX_FINE_DURATION_TEXT)
+  .regex(FINE_DURATION_RE, 'a duration like 500ms, 10s, 5m or 1h')
+  .refine((s) => (parseFineDuration(s) ?? Number.POSITIVE_INFINITY) <= MAX_ANALYSIS_DURATION_MS, 'a duration like 500ms, 10s, 5m or 1h, at most 24h');
 
 const conditionSchema = z.string().min(1).max(2048);
 const limitSchema = (dflt: number) => z.number().int().min(0).max(10_000).default(dflt);

@@ -1,13 +1,13 @@
 /** The providers a metric may name: exactly one key of `provider`. */
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { FINE_DURATION_RE, MAX_FINE_DURATION_TEXT, parseFineDuration } from '../../domain/duration.ts';
 
 const timeoutSchema = z
   .string()
-  .max(32)
-  .regex(DURATION_PATTERN, 'a timeout like 5s')
+  .max(MAX_FINE_DURATION_TEXT)
+  .regex(FINE_DURATION_RE, 'a timeout like 5s')
   .refine((s) => {
-    const ms = parseDuration(s);
+    const ms = parseFineDuration(s);
     return ms !== undefined && ms >= 1 && ms <= 600_000;
   }, 'a timeout like 5s (at most 10m)')
   .default('10s');
@@ -54,6 +54,7 @@ export const builtinMeasures = ['errorRate', 'p50', 'p90', 'p99', 'requests', 'e
 export const builtinProviderSchema = z.strictObject({
   version: z.string().min(1).max(128),
   measure: z.enum(builtinMeasures),
+  timeout: timeoutSchema,
 });
 
 export const providerSchema = z.union([

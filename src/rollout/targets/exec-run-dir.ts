@@ -2,6 +2,7 @@
  * Files of an exec step's run directory: whole-file JSON reads, atomic and exclusive writes, output
  * tails, and whether a recorded process is still the same live process (Linux /proc).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { link, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,7 +32,8 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 async function writeTemp(path: string, text: string): Promise<string> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  // unique per call: two concurrent writes in one process and millisecond must not share a temp file
+  const tmp = `${path}.${process.pid}.${Date.now()}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'w', 0o600);
   try {
     await fh.writeFile(text);

@@ -8,7 +8,7 @@ const TAIL = 4096;
 /** observing is a read, run by gates and by attestation: it never waits longer than this */
 export const OBSERVE_TIMEOUT_MAX_MS = 60_000;
 
-function wrap(h: StepHandle): TargetStepHandle {
+export function wrapExecHandle(h: StepHandle): TargetStepHandle {
   return {
     async wait() {
       const o = await h.wait();
@@ -57,7 +57,7 @@ export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner;
             }),
         }
       : {}),
-    launch: async (data) => wrap(await runner.launch(data)),
-    adopt: async (data) => wrap(await runner.adopt(data)),
+    launch: async (data) => wrapExecHandle(await runner.launch(data)),
+    adopt: async (data) => wrapExecHandle(await runner.adopt(data)),
   };
 }

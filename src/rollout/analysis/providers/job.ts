@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { z } from 'zod';
-import { parseDuration } from '../duration.ts';
+import { parseFineDuration } from '../../../domain/duration.ts';
 import type { Provider } from '../measurement.ts';
 import type { jobProviderSchema } from '../provider-schema.ts';
 
@@ -14,7 +14,7 @@ export type JobSpec = z.output<typeof jobProviderSchema>;
 const TAIL = 500;
 
 export function jobProvider(spec: JobSpec): Provider {
-  const timeoutMs = parseDuration(spec.timeout) ?? 10_000;
+  const timeoutMs = parseFineDuration(spec.timeout) ?? 10_000;
   const [file, ...args] = spec.command;
   const name = JSON.stringify(file);
   return {

@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import type { Provider } from '../measurement.ts';
-import { parseDuration } from '../duration.ts';
+import { parseFineDuration } from '../../../domain/duration.ts';
 import type { prometheusTextProviderSchema } from '../provider-schema.ts';
 import { expectOk, type FetchLike, httpRequest, redact } from './http.ts';
 
@@ -40,7 +40,7 @@ export function selectSample(text: string, metric: string, labels: Record<string
 }
 
 export function prometheusTextProvider(spec: PrometheusTextSpec, deps: { fetch?: FetchLike } = {}): Provider {
-  const timeoutMs = parseDuration(spec.timeout) ?? 10_000;
+  const timeoutMs = parseFineDuration(spec.timeout) ?? 10_000;
   return {
     async measure(signal) {
       const r = await httpRequest(spec.url, { timeoutMs, signal, fetch: deps.fetch, headers: { accept: 'text/plain;version=0.0.4' } });

@@ -1,6 +1,6 @@
 /** PromQL instant query over the Prometheus HTTP API: a vector becomes a list of doubles, a scalar a double. */
 import type { z } from 'zod';
-import { parseDuration } from '../duration.ts';
+import { parseFineDuration } from '../../../domain/duration.ts';
 import type { Provider } from '../measurement.ts';
 import type { prometheusProviderSchema } from '../provider-schema.ts';
 import { expectOk, type FetchLike, httpRequest, redact } from './http.ts';
@@ -29,7 +29,7 @@ export function queryValue(body: unknown, where: string): number | number[] {
 }
 
 export function prometheusProvider(spec: PrometheusSpec, deps: { fetch?: FetchLike } = {}): Provider {
-  const timeoutMs = parseDuration(spec.timeout) ?? 10_000;
+  const timeoutMs = parseFineDuration(spec.timeout) ?? 10_000;
   const url = new URL('api/v1/query', spec.address.endsWith('/') ? spec.address : `${spec.address}/`);
   url.searchParams.set('query', spec.query);
   const where = `GET ${redact(url.href)}`;

@@ -1,6 +1,6 @@
 /** An HTTP call whose JSON answer, narrowed by a JSON path, is the result. */
 import type { z } from 'zod';
-import { parseDuration } from '../duration.ts';
+import { parseFineDuration } from '../../../domain/duration.ts';
 import type { Provider } from '../measurement.ts';
 import type { webProviderSchema } from '../provider-schema.ts';
 import { expectOk, type FetchLike, httpRequest, redact } from './http.ts';
@@ -9,7 +9,7 @@ import { parseJsonPath, selectJsonPath } from './json-path.ts';
 export type WebSpec = z.output<typeof webProviderSchema>;
 
 export function webProvider(spec: WebSpec, deps: { fetch?: FetchLike } = {}): Provider {
-  const timeoutMs = parseDuration(spec.timeout) ?? 10_000;
+  const timeoutMs = parseFineDuration(spec.timeout) ?? 10_000;
   const steps = parseJsonPath(spec.jsonPath);
   const where = `${spec.method} ${redact(spec.url)}`;
   const headers: Record<string, string> = { accept: 'application/json', ...spec.headers };

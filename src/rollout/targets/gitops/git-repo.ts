@@ -57,7 +57,7 @@ function checkOptions(o: GitopsRepoOptions, approvers: readonly string[]) {
 }
 
 function rejection(out: string): { moved: boolean; reason: string } {
-  if (/non-fast-forward|fetch first|\[rejected\]/.test(out)) return { moved: true, reason: 'the remote branch moved (non-fast-forward)' };
+  if (/non-fast-forward|fetch first|\[rejected\]|cannot lock ref.*but expected/.test(out)) return { moved: true, reason: 'the remote branch moved (non-fast-forward)' };
   if (/remote rejected|hook declined|protected branch/i.test(out)) return { moved: false, reason: 'the remote refused the push (a hook or branch protection)' };
   return { moved: false, reason: 'the push failed' };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { zodProblem } from '../../../crypto/dsse.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import { NAME_RE, parseImageRef, VERSION_RE } from '../../../domain/ids.ts';
+import { DIGEST_RE, NAME_RE, parseImageRef, VERSION_RE } from '../../../domain/ids.ts';
 
 /** release and promotion ids: used in branch names and file names, so no path characters */
 export const GITOPS_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -14,7 +14,10 @@ export const renderInputSchema = z.strictObject({
   environment: z.string().regex(NAME_RE, 'an environment name: lowercase letters, digits, dashes'),
   service: z.string().regex(NAME_RE, 'a service name: lowercase letters, digits, dashes'),
   version: z.string().regex(VERSION_RE, 'a version such as 1.4.2'),
-  releaseId: z.string().regex(GITOPS_ID_RE, 'a release id (letters, digits, _ and -)'),
+  releaseId: z
+    .string()
+    .max(128)
+    .refine((s) => GITOPS_ID_RE.test(s) || DIGEST_RE.test(s), 'a release id (sha256:<64 hex>, or letters, digits, _ and -)'),
   promotionId: z.string().regex(GITOPS_ID_RE, 'a promotion id (letters, digits, _ and -)'),
   images: z
     .array(z.strictObject({ name: z.string().regex(NAME_RE, 'a container name: lowercase letters, digits, dashes'), ref: z.string().min(1).max(512) }))

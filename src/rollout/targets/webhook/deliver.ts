@@ -13,7 +13,8 @@ import { pollStatus, resolveStatusUrl } from './poll.ts';
 export type { Sleep } from './http.ts';
 
 export interface WebhookOutcome {
-  status: 'succeeded' | 'failed' | 'timed-out' | 'aborted';
+  /** `accepted`: the receiver answered pending with nowhere to poll and `awaitCallback` was set */
+  status: 'succeeded' | 'failed' | 'timed-out' | 'aborted' | 'accepted';
   message: string;
   /** POST attempts made (1 + retries used) */
   attempts: number;
@@ -26,8 +27,10 @@ export interface WebhookDeps {
   signal?: AbortSignal;
   clock?: () => Date;
   sleep?: Sleep;
-  /** for tests; defaults to a random UUID */
+  /** defaults to a random UUID; the webhook target passes a deterministic one (it re-sends with it after a restart) */
   deliveryId?: string;
+  /** the request carries a callbackUrl: a pending answer without a status URL ends as `accepted` (the caller waits for the callback) */
+  awaitCallback?: boolean;
 }
 
 const maxBackoffMs = 60_000;
@@ -79,6 +82,7 @@ export async function deployViaWebhook(input: WebhookOptionsInput, deps: Webhook
   if (answer.status === 'failed') return end('failed', `webhook receiver at ${o.url} reported failure${said}`, attempts);
 
   const target = resolveStatusUrl(o, answer.statusUrl, deliveryId);
+  if (!target.ok && deps.awaitCallback && !answer.statusUrl) return end('accepted', `webhook receiver at ${o.url} accepted the deployment${said}; waiting for its callback`, attempts);
   if (!target.ok) return end('failed', target.reason, attempts);
   const polled = await pollStatus({ options: o, statusUrl: target.url, deliveryId, clock, sleep, signal: deps.signal });
   return end(polled.status, polled.message, attempts, polled.polls);

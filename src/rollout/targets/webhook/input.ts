@@ -15,8 +15,10 @@ export const webhookRequestSchema = z.strictObject({
   releaseId: digest,
   promotionId: name,
   environment: name,
-  artifacts: z.array(z.strictObject({ name: z.string().min(1).max(500), digest })).max(1000),
+  artifacts: z.array(z.strictObject({ name: z.string().min(1).max(500), digest, kind: z.enum(['artifact', 'config', 'image']).optional() })).max(1000),
   configDigest: digest.optional(),
+  /** where the receiver POSTs the outcome (signed with the same secret); absent: no callback, poll */
+  callbackUrl: httpUrl.optional(),
 });
 export type WebhookRequest = z.infer<typeof webhookRequestSchema>;
 

@@ -34,7 +34,7 @@ export function resolveStatusUrl(o: WebhookOptions, returned: string | undefined
   }
   return {
     ok: false,
-    reason: `webhook receiver at ${o.url} answered pending but gave no statusUrl and no poll.statusUrl is configured; return a statusUrl or configure polling (callbacks are not supported yet)`,
+    reason: `webhook receiver at ${o.url} answered pending but gave no statusUrl and no poll.statusUrl is configured; return a statusUrl, configure poll.statusUrl, or call back (callback: true on the target and a public URL for the server)`,
   };
 }
 

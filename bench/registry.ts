@@ -11,6 +11,7 @@ import { runMemoryIdle } from './memory-idle.ts';
 import { runSecretScan } from './secret-scan.ts';
 import { runParity } from './parity.ts';
 import { runProxy } from './proxy.ts';
+import { runRollout } from './rollout.ts';
 import type { Benchmark } from './util.ts';
 
 export const benchmarks: readonly Benchmark[] = [
@@ -27,4 +28,6 @@ export const benchmarks: readonly Benchmark[] = [
   { name: 'secret-scan', cheap: true, run: runSecretScan },
   // ~20-25 s in --quick mode (four processes, 300 requests/s): too slow for the smoke test's 55 s budget
   { name: 'proxy', cheap: false, run: runProxy },
+  // about 1.5 minutes in --quick mode (a real local host, a whole stagegate app, 30 s of sustained load)
+  { name: 'rollout', cheap: false, run: runRollout },
 ];

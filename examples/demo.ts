@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { initSecretsExample } from '../src/secrets/example.ts';
+import { rolloutPart, stopLocalHost } from './demo-rollout.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'bin', 'stagegate.js');
@@ -37,7 +38,9 @@ function sg(args: string[], expect: number | 'nonzero' = 0, as?: string): string
 
 const people = new Map<string, string>();
 
-async function startServer(projectFile = 'stagegate.yaml', extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {
+let serverEnv: NodeJS.ProcessEnv = {};
+async function startServer(projectFile = 'stagegate.yaml', extraEnv: NodeJS.ProcessEnv = serverEnv): Promise<void> {
+  serverEnv = extraEnv;
   server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--data', data, '--project', path.join(project, projectFile), '--log-level', 'warn'], {
     cwd: project,
     env: { ...env, STAGEGATE_RECONCILE_MS: '200', ...extraEnv },
@@ -173,6 +176,19 @@ async function main(): Promise<void> {
   why('each approval is an in-toto statement signed by the server, bound to the release digest, the environment and the policy digest');
 
   await parityPart();
+  await rolloutPart({
+    project,
+    data,
+    env,
+    say,
+    why,
+    sg: (args, expect = 0, as) => sg(args, expect, as),
+    async restart(file) {
+      server?.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      await startServer(file);
+    },
+  });
 
   say('What runs where, and what continuous attestation last found in each environment');
   sg(['status']);
@@ -317,8 +333,9 @@ main()
     failures++;
     process.stderr.write(`demo stopped: ${(e as Error).stack ?? String(e)}\n`);
   })
-  .finally(() => {
+  .finally(async () => {
     server?.kill('SIGTERM');
+    await stopLocalHost(data);
     if (!process.env['KEEP_DEMO']) rmSync(work, { recursive: true, force: true });
     else process.stdout.write(`(kept ${work})\n`);
     say(failures === 0 ? 'Demo finished: every step did what it should.' : `Demo finished with ${failures} unexpected result(s).`);

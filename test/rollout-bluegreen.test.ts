@@ -6,8 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, type Fixture, push, startApp, waitTerminal } from './helpers/fixture.ts';
-import { makeLocalFixture, makeServiceRelease } from './helpers/rollout-fixture.ts';
+import type { api, Fixture } from './helpers/fixture.ts';
+import { push, waitTerminal } from './helpers/fixture.ts';
+import { makeServiceRelease, promoteToProd, releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
 
 const rollout = `    rollout:
       strategy: blueGreen
@@ -29,44 +30,19 @@ analysis:
 `;
 
 describe('blue-green rollout on the local target', () => {
+  let app: Awaited<ReturnType<typeof startLocalApp>>;
   let fx: Fixture;
-  let stop: () => Promise<void>;
   let call: ReturnType<typeof api>;
 
   before(async () => {
-    fx = await makeLocalFixture(rollout, templates);
-    const s = await startApp(fx);
-    stop = () => s.app.close();
-    call = api(s.url, s.token);
+    app = await startLocalApp(rollout, templates);
+    ({ fx, call } = app);
   });
-  after(async () => {
-    await stop();
-    const { createLocalHostClient } = await import('../src/rollout/local/host-client.ts');
-    await createLocalHostClient({ hostDir: `${fx.dataDir}/local/local/prod/checkout` }).shutdown().catch(() => {});
-    fx.cleanup();
-  });
+  after(() => app.close());
 
-  const release = async (version: string, opts: { failRate?: number } = {}) => {
-    const rel = await makeServiceRelease(fx, version, opts);
-    assert.equal((await push(call, rel)).status, 201);
-    for (const environment of ['dev', 'staging']) {
-      const r = await call('POST', '/v1/promotions', { service: 'checkout', version, environment });
-      assert.equal((await waitTerminal(call, r.json.promotion.id, 60_000)).state, 'Succeeded');
-    }
-    const r = await call('POST', '/v1/promotions', { service: 'checkout', version, environment: 'prod' });
-    assert.equal(r.status, 202, r.text);
-    return r.json.promotion.id as string;
-  };
+  const release = (version: string, opts: { failRate?: number } = {}) => releaseToProd(fx, call, version, opts);
   const status = async () => (await call('GET', '/v1/rollouts/checkout/prod')).json;
-  const until = async (what: string, pred: (s: any) => boolean) => {
-    const end = Date.now() + 60_000;
-    for (;;) {
-      const s = await status();
-      if (s?.rollout && pred(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (what: string, pred: (s: any) => boolean) => untilRollout(call, what, pred);
   const get = async (url: string, headers: Record<string, string> = {}) => {
     const res = await fetch(`${url}/`, { headers });
     return { status: res.status, version: res.headers.get('x-stagegate-version'), body: await res.text() };
@@ -124,12 +100,7 @@ describe('blue-green rollout on the local target', () => {
     const { readFile } = await import('node:fs/promises');
     const bad = { ...(await createRelease({ service: 'checkout', version: '5.0.1', artifacts: [rel.artifact], images: [], configDir: rel.configDir, privateKeyPem: await readFile(fx.keyFile, 'utf8') })), artifact: rel.artifact, configDir: rel.configDir };
     assert.equal((await push(call, bad)).status, 201);
-    for (const environment of ['dev', 'staging']) {
-      const r = await call('POST', '/v1/promotions', { service: 'checkout', version: '5.0.1', environment });
-      await waitTerminal(call, r.json.promotion.id, 60_000);
-    }
-    const r = await call('POST', '/v1/promotions', { service: 'checkout', version: '5.0.1', environment: 'prod' });
-    const done = await waitTerminal(call, r.json.promotion.id, 60_000);
+    const done = await waitTerminal(call, await promoteToProd(call, '5.0.1'), 60_000);
     assert.equal(done.state, 'RolledBack', done.message);
     assert.match(done.message, /5\.0\.1 did not become ready/);
     assert.match(done.message, /exit|code 3|boom/);

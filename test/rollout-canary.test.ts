@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, type Fixture, push, startApp, waitTerminal } from './helpers/fixture.ts';
-import { makeLocalFixture, makeServiceRelease } from './helpers/rollout-fixture.ts';
+import { type api, waitTerminal } from './helpers/fixture.ts';
+import { releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
 
 const rollout = `    rollout:
       strategy: canary
@@ -37,51 +37,24 @@ analysis:
 `;
 
 describe('canary rollout on the local target', () => {
-  let fx: Fixture;
-  let stop: () => Promise<void>;
+  let app: Awaited<ReturnType<typeof startLocalApp>>;
   let call: ReturnType<typeof api>;
   const load = { on: false, ok: 0, failed: [] as string[], byVersion: new Map<string, number>() };
   let loop: Promise<void> | undefined;
 
   before(async () => {
-    fx = await makeLocalFixture(rollout, templates);
-    const s = await startApp(fx);
-    stop = () => s.app.close();
-    call = api(s.url, s.token);
+    app = await startLocalApp(rollout, templates);
+    call = app.call;
   });
   after(async () => {
     load.on = false;
     await loop;
-    await stop();
-    // the local hosts outlive the server by design: shut them down
-    const { createLocalHostClient } = await import('../src/rollout/local/host-client.ts');
-    await createLocalHostClient({ hostDir: `${fx.dataDir}/local/local/prod/checkout` }).shutdown().catch(() => {});
-    fx.cleanup();
+    await app.close();
   });
 
-  const through = async (version: string, envs = ['dev', 'staging', 'prod'], opts: { failRate?: number } = {}) => {
-    const rel = await makeServiceRelease(fx, version, opts);
-    const pushed = await push(call, rel);
-    assert.equal(pushed.status, 201, pushed.text);
-    const out: Record<string, any> = {};
-    for (const environment of envs) {
-      const r = await call('POST', '/v1/promotions', { service: 'checkout', version, environment });
-      assert.equal(r.status, 202, r.text);
-      out[environment] = environment === 'prod' ? r.json.promotion : await waitTerminal(call, r.json.promotion.id, 60_000);
-      if (environment !== 'prod') assert.equal(out[environment].state, 'Succeeded', out[environment].message);
-    }
-    return out['prod'];
-  };
+  const through = (version: string, opts: { failRate?: number } = {}) => releaseToProd(app.fx, call, version, opts);
   const status = async () => (await call('GET', '/v1/rollouts/checkout/prod')).json;
-  const until = async (what: string, pred: (s: any) => boolean, timeoutMs = 60_000) => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await status();
-      if (s && pred(s)) return s;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (what: string, pred: (s: any) => boolean) => untilRollout(call, what, pred);
   const startLoad = (url: string) => {
     load.on = true;
     loop = (async () => {
@@ -103,7 +76,7 @@ describe('canary rollout on the local target', () => {
 
   test('first release goes all at once; a good one is canaried, promoted, verified; a faulty one is rolled back', async () => {
     const first = await through('1.0.0');
-    const done1 = await waitTerminal(call, first.id, 60_000);
+    const done1 = await waitTerminal(call, first, 60_000);
     assert.equal(done1.state, 'Succeeded', done1.message);
     const s1 = await status();
     assert.equal(s1.rollout.strategy, 'canary');
@@ -118,7 +91,7 @@ describe('canary rollout on the local target', () => {
     assert.ok(load.byVersion.get('1.1.0')! > 0, 'the canary got traffic');
     const promoted = await call('POST', '/v1/rollouts/checkout/prod/promote', { reason: 'looks good' });
     assert.equal(promoted.status, 202, promoted.text);
-    const done2 = await waitTerminal(call, second.id, 60_000);
+    const done2 = await waitTerminal(call, second, 60_000);
     assert.equal(done2.state, 'Succeeded', done2.message);
     const s2 = await status();
     assert.deepEqual(s2.traffic.weights, { '1.1.0': 100 });
@@ -126,8 +99,8 @@ describe('canary rollout on the local target', () => {
     assert.ok(!s2.traffic.versions.some((v: any) => v.version === '1.0.0' && v.phase === 'ready'), 'the old version was scaled down');
 
     // 1.2.0 fails half its requests: the step analysis fails and traffic goes back to 1.1.0
-    const third = await through('1.2.0', ['dev', 'staging', 'prod'], { failRate: 0.5 });
-    const done3 = await waitTerminal(call, third.id, 60_000);
+    const third = await through('1.2.0', { failRate: 0.5 });
+    const done3 = await waitTerminal(call, third, 60_000);
     assert.equal(done3.state, 'RolledBack', done3.message);
     assert.match(done3.message, /rolled back to 1\.1\.0 .*error-rate/);
     const s3 = await status();

@@ -31,6 +31,7 @@ const activeStates = promotionStates.filter((s) => !isTerminal(s));
 
 export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWriter, policy: { holdReason(environment: string): Promise<string | undefined> }) {
   const inflight = new Map<string, Promise<void>>();
+  const failures = new Map<string, { n: number; until: number }>();
   let timer: NodeJS.Timeout | undefined;
   const wakers = new Set<NodeJS.Timeout>();
   /** run a pass after `ms` (timed pauses, scale-down delays) instead of waiting for the next interval */
@@ -205,8 +206,22 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
     }
     for (const p of heads.values()) {
       if (inflight.has(p.id)) continue;
+      const backoff = failures.get(p.id);
+      if (backoff && backoff.until > Date.now()) continue;
       const run = advance(p.id)
-        .catch((e: unknown) => deps.logger.error({ err: e, promotion: p.id }, 'reconcile step failed; will retry'))
+        .then(() => {
+          failures.delete(p.id);
+        })
+        .catch(async (e: unknown) => {
+          // a target that cannot be reached (a local host that died, a full disk): retry with backoff, and say so on the promotion
+          const n = (failures.get(p.id)?.n ?? 0) + 1;
+          const waitMs = Math.min(500 * 2 ** (n - 1), 30_000);
+          failures.set(p.id, { n, until: Date.now() + waitMs });
+          deps.logger.error({ err: e, promotion: p.id, attempt: n }, 'reconcile step failed; will retry');
+          const cur = await deps.store.read.promotions.get(p.id).catch(() => undefined);
+          const why = e instanceof Error ? e.message : String(e);
+          if (cur && !isTerminal(cur.state)) await hold(cur, `${cur.state}: attempt ${n} failed: ${why.slice(0, 500)}; retrying in ${Math.ceil(waitMs / 1000)} s`).catch(() => {});
+        })
         .finally(() => inflight.delete(p.id));
       inflight.set(p.id, run);
     }

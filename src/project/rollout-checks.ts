@@ -42,6 +42,18 @@ export function checkRollouts(f: ProjectFile): SectionProblem[] {
       if (!(ref.name in templates)) {
         const known = Object.keys(templates);
         problems.push({ path: at(...ref.field), message: `unknown analysis template "${ref.name}"`, fix: known.length ? `use one of: ${known.join(', ')}` : 'define it under analysis.templates' });
+        continue;
+      }
+      // a step (or a verification without tests) waits for its analysis to end: every metric must stop by itself
+      const background = ref.field[0] === 'rollout' && ref.field[1] === 'analysis';
+      const waited = !background && !(ref.field[0] === 'verification' && e.verification?.command);
+      const endless = (templates[ref.name]!.metrics as Array<{ name?: unknown; count?: unknown; interval?: unknown }>).find((m) => m && m.interval !== undefined && m.count === undefined);
+      if (waited && endless) {
+        problems.push({
+          path: at(...ref.field),
+          message: `template "${ref.name}" has metric ${String(endless.name)} with an interval and no count: this analysis would never end`,
+          fix: 'give the metric a count, or use the template as background analysis (rollout.analysis) or beside a verification command',
+        });
       }
     }
   });

@@ -7,7 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createRelease } from '../../src/engine/release-create.ts';
-import { type Fixture, makeFixture } from './fixture.ts';
+import assert from 'node:assert/strict';
+import { createLocalHostClient } from '../../src/rollout/local/host-client.ts';
+import { api, type Fixture, makeFixture, push, startApp, waitTerminal } from './fixture.ts';
 
 export const localProject = (rollout: string, extra = '') => (y: string) =>
   `${y
@@ -53,4 +55,60 @@ export async function makeServiceRelease(fx: Fixture, version: string, opts: { f
 
 export async function makeLocalFixture(rollout: string, extra = ''): Promise<Fixture> {
   return makeFixture(localProject(rollout, extra));
+}
+
+type Call = ReturnType<typeof api>;
+
+/** make, push and promote a release through dev and staging; request prod and return its promotion id */
+export async function releaseToProd(fx: Fixture, call: Call, version: string, opts: { failRate?: number; configNote?: string } = {}): Promise<string> {
+  const rel = await makeServiceRelease(fx, version, opts);
+  const pushed = await push(call, rel);
+  assert.equal(pushed.status, 201, pushed.text);
+  return promoteToProd(call, version);
+}
+
+/** promote a pushed release through dev and staging; request prod and return its promotion id */
+export async function promoteToProd(call: Call, version: string): Promise<string> {
+  for (const environment of ['dev', 'staging']) {
+    const r = await call('POST', '/v1/promotions', { service: 'checkout', version, environment });
+    assert.equal(r.status, 202, r.text);
+    const done = await waitTerminal(call, r.json.promotion.id, 60_000);
+    assert.equal(done.state, 'Succeeded', done.message);
+  }
+  const r = await call('POST', '/v1/promotions', { service: 'checkout', version, environment: 'prod' });
+  assert.equal(r.status, 202, r.text);
+  return r.json.promotion.id as string;
+}
+
+/** poll the prod rollout of checkout until `pred` holds */
+export async function untilRollout(call: Call, what: string, pred: (s: any) => boolean, timeoutMs = 60_000): Promise<any> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = (await call('GET', '/v1/rollouts/checkout/prod')).json;
+    if (s?.rollout && pred(s)) return s;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** the local host outlives the server by design: tests shut it down */
+export async function shutdownLocalHost(fx: Fixture): Promise<void> {
+  await createLocalHostClient({ hostDir: path.join(fx.dataDir, 'local', 'local', 'prod', 'checkout') })
+    .shutdown()
+    .catch(() => {});
+}
+
+/** a server in this process on a local-target project; `close` also stops the local host */
+export async function startLocalApp(rollout: string, extra = '') {
+  const fx = await makeLocalFixture(rollout, extra);
+  const s = await startApp(fx);
+  return {
+    fx,
+    call: api(s.url, s.token),
+    async close() {
+      await s.app.close();
+      await shutdownLocalHost(fx);
+      fx.cleanup();
+    },
+  };
 }

@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 const config = readFileSync(new URL('./config/app.yaml', import.meta.url), 'utf8');
 const version = process.env.STAGEGATE_VERSION ?? 'dev';
 const port = Number(process.env.PORT ?? 8080);
+// the payment provider answers within 0-40 ms; a timeout below that fails some checkouts (504)
+const paymentTimeoutMs = Number(/^paymentTimeoutMs:\s*(\d+)/m.exec(config)?.[1] ?? 3000);
 
 const server = createServer((req, res) => {
   if (req.url === '/healthz') {
@@ -14,6 +16,11 @@ const server = createServer((req, res) => {
     return;
   }
   if (req.url === '/') {
+    if (Math.random() * 40 > paymentTimeoutMs) {
+      res.writeHead(504, { 'content-type': 'text/plain' });
+      res.end(`checkout ${version}: payment provider timed out after ${paymentTimeoutMs} ms\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`checkout ${version}\n${config}`);
     return;

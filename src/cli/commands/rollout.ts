@@ -27,7 +27,7 @@ export function printRollout(v: RolloutView, ctx: CliContext): void {
 }
 
 function rolloutCommand(name: 'status' | 'promote' | 'abort' | 'retry', summary: string): Command {
-  const extra = name === 'promote' ? ' [--full]' : name === 'status' ? '' : ' [--reason TEXT]';
+  const extra = name === 'promote' ? ' [--full] [--reason TEXT]' : name === 'status' ? '' : ' [--reason TEXT]';
   return {
     name: `rollout ${name}`,
     summary,

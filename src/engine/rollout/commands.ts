@@ -77,16 +77,21 @@ export function createRolloutUseCases(deps: Pick<EngineDeps, 'store' | 'clock' |
 
   /** why `cmd` cannot apply now, or undefined when it can */
   function refusal(cmd: RolloutCommand, r: RolloutRecord, p: PromotionRecord): { message: string; fix: string } | undefined {
+    const plan = controller.planOf(environment(r.environment), r);
     if (!live.includes(p.state)) {
       return {
         message: `the rollout of ${r.service} ${r.canaryVersion} in ${r.environment} has ended (promotion ${p.id} is ${p.state})`,
-        fix: cmd === 'retry' ? `request it again: stagegate promote ${r.service} ${r.canaryVersion} --env ${r.environment}` : 'nothing to do',
+        fix: cmd === 'retry' ? `request it again: stagegate promote ${r.service}@${r.canaryVersion} --to ${r.environment}` : 'nothing to do',
       };
     }
     if (r.command) return { message: `a ${r.command} by ${r.commandBy} is still being applied`, fix: 'wait a moment and look at `stagegate rollout status`' };
     if (cmd === 'abort') return undefined;
     if (p.state !== 'Deploying') return { message: `${r.canaryVersion} already has all traffic and is being verified`, fix: 'only abort applies now (it rolls back at once)' };
     if (cmd === 'retry' && r.phase !== 'Paused') return { message: `the rollout is ${r.phase}, not paused`, fix: 'retry re-runs a paused step (an inconclusive analysis)' };
+    const step = plan[r.stepIndex];
+    if (cmd === 'promote' && r.phase !== 'Paused' && step?.kind !== 'pause') {
+      return { message: `nothing to promote: the rollout is at step ${r.stepIndex} (${step ? describeStep(step) : 'done'}), not at a pause`, fix: 'promote --full skips every step left, analyses included' };
+    }
     return undefined;
   }
 

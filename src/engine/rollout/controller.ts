@@ -23,6 +23,9 @@ export type RolloutOutcome =
   | { kind: 'rolledBack'; message: string }
   | { kind: 'failed'; message: string };
 
+/** rollout texts carry crash output and test failures: keep them within the record's 2000 characters */
+export const bounded = (text: string, max = 1900): string => (text.length > max ? `${text.slice(0, max - 3)}...` : text);
+
 type Deps = Pick<EngineDeps, 'store' | 'clock' | 'project' | 'runsDir' | 'logger'>;
 
 export function createRolloutController(deps: Deps, audit: AuditWriter, background: BackgroundAnalyses, opts: { wake(afterMs: number): void }) {
@@ -31,7 +34,12 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
 
   async function save(r: RolloutRecord, patch: RolloutPatch, event?: { action: string; details: Record<string, unknown> }): Promise<RolloutRecord | undefined> {
     const updatedAt = deps.clock().toISOString();
-    const next = { ...patch, updatedAt };
+    const next = {
+      ...patch,
+      ...(patch.message !== undefined ? { message: bounded(patch.message) } : {}),
+      ...(patch.pauseReason ? { pauseReason: bounded(patch.pauseReason) } : {}),
+      updatedAt,
+    };
     const ok = await deps.store.transaction(async (tx) => {
       const done = await tx.rollouts.update(r.promotionId, { updatedAt: r.updatedAt }, next);
       if (done && event) {
@@ -47,12 +55,26 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
     return ok ? { ...r, ...next } : undefined;
   }
 
-  async function ensureRecord(p: PromotionRecord, env: Environment): Promise<RolloutRecord> {
+  /**
+   * the stable version is the one serving traffic on this target now, deployed by the latest promotion
+   * that succeeded with it; nothing serving (a first deploy here, a target just switched from exec) is a first deploy
+   */
+  async function currentStable(p: PromotionRecord, traffic: TrafficControl): Promise<PromotionRecord | undefined> {
+    const state = await traffic.state(p.environment, p.service);
+    const serving = Object.entries(state?.weights ?? {})
+      .filter(([v, w]) => w > 0 && v !== p.version)
+      .sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (!serving) return undefined;
+    const succeeded = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, states: ['Succeeded'], newestFirst: true, limit: 100 });
+    return succeeded.find((s) => s.version === serving);
+  }
+
+  async function ensureRecord(p: PromotionRecord, env: Environment, traffic: TrafficControl): Promise<RolloutRecord> {
     const existing = await deps.store.read.rollouts.get(p.id);
     if (existing) return existing;
-    const [stable] = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, states: ['Succeeded'], newestFirst: true, limit: 1 });
+    const stable = await currentStable(p, traffic);
     const now = deps.clock().toISOString();
-    const hasStable = stable !== undefined && stable.version !== p.version;
+    const hasStable = stable !== undefined;
     // a release that already succeeded here is a way back: fast-track, no steps and no analysis (Argo's rollbackWindow)
     const [before] = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, releaseId: p.releaseId, states: ['Succeeded'], limit: 1 });
     const r: RolloutRecord = {
@@ -107,15 +129,33 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
   /** all traffic back to the stable version, the new one stopped: the fast-track rollback (no analysis) */
   async function rollBack(traffic: TrafficControl, r: RolloutRecord, reason: string): Promise<RolloutOutcome> {
     background.stop(r.promotionId);
+    let moved = r.stableVersion !== null;
+    let note = '';
     if (r.stableVersion) {
-      await traffic.setTraffic(r.environment, r.service, { weights: { [r.stableVersion]: 100, [r.canaryVersion]: 0 } });
+      try {
+        await traffic.setTraffic(r.environment, r.service, { weights: { [r.stableVersion]: 100, [r.canaryVersion]: 0 } });
+      } catch (e) {
+        // the stable version is not ready (it died, or never started): leave traffic where it is
+        moved = false;
+        note = `; traffic could not move back to ${r.stableVersion} (${e instanceof Error ? e.message : String(e)}), so it stays as it was`;
+      }
     }
-    await traffic.stopVersion(r.environment, r.service, r.canaryVersion);
-    const message = r.stableVersion
-      ? `rolled back to ${r.stableVersion} (code and config of release ${r.stableReleaseId}): ${reason}`
-      : `stopped ${r.canaryVersion}; there is no previous version to roll back to: ${reason}`;
-    await save(r, { phase: r.stableVersion ? 'RolledBack' : 'Aborted', weight: 0, message, command: null, pauseReason: null }, { action: 'rollout.rolled-back', details: { reason, stable: r.stableVersion } });
-    return r.stableVersion ? { kind: 'rolledBack', message } : { kind: 'failed', message };
+    if (moved || r.weight === 0) await traffic.stopVersion(r.environment, r.service, r.canaryVersion);
+    const message = bounded(
+      moved
+        ? `rolled back to ${r.stableVersion} (code and config of release ${r.stableReleaseId}): ${reason}`
+        : `${r.canaryVersion} ${r.weight === 0 ? 'stopped' : 'left running'}; ${r.stableVersion ? 'no rollback' : 'there is no previous version to roll back to'}: ${reason}${note}`,
+    );
+    await save(r, { phase: moved ? 'RolledBack' : 'Aborted', weight: moved ? 0 : r.weight, message, command: null, pauseReason: null }, { action: 'rollout.rolled-back', details: { reason: bounded(reason, 500), stable: r.stableVersion, trafficMoved: moved } });
+    return moved ? { kind: 'rolledBack', message } : { kind: 'failed', message };
+  }
+
+  /** after a rollout: stop every version but the new one (the old stable, and any left by a failed rollout) */
+  async function scaleDownOthers(traffic: TrafficControl, r: RolloutRecord): Promise<string[]> {
+    const state = await traffic.state(r.environment, r.service);
+    const others = (state?.versions ?? []).filter((v) => v.version !== r.canaryVersion && v.phase !== 'stopped').map((v) => v.version);
+    for (const v of others) await traffic.stopVersion(r.environment, r.service, v);
+    return others;
   }
 
   /** run one step; 'next' when it is done */
@@ -151,7 +191,12 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
         const ctrl = new AbortController();
         foreground.set(r.promotionId, ctrl);
         try {
-          const result = await runTemplates(deps, traffic, r, s.templates, ctrl.signal);
+          let result: Awaited<ReturnType<typeof runTemplates>>;
+          try {
+            result = await runTemplates(deps, traffic, r, s.templates, ctrl.signal);
+          } catch (e) {
+            return { abort: `${s.label} could not run: ${e instanceof Error ? e.message : String(e)}` };
+          }
           if (result.aborted) return { wait: `${s.label} interrupted` };
           await save(r, { analysis: withSummary(r.analysis, { label: s.label, phase: result.phase, message: result.message, at: deps.clock().toISOString() }) }, { action: 'rollout.analysis', details: { step: s.label, phase: result.phase, message: result.message } });
           if (result.phase === 'Successful') return 'next';
@@ -183,7 +228,7 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
   /** one pass over a Deploying promotion on a target with traffic control */
   async function advance(p: PromotionRecord, env: Environment, target: Target): Promise<RolloutOutcome> {
     const traffic = target.traffic!;
-    let r: RolloutRecord | undefined = await ensureRecord(p, env);
+    let r: RolloutRecord | undefined = await ensureRecord(p, env, traffic);
     const plan = planOf(env, r);
     if (r.phase === 'RolledBack' || r.phase === 'Aborted') return r.stableVersion ? { kind: 'rolledBack', message: r.message } : { kind: 'failed', message: r.message };
     if (r.command === 'abort') return rollBack(traffic, r, `aborted by ${r.commandBy}`);
@@ -242,6 +287,14 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
     interruptAll() {
       for (const c of foreground.values()) c.abort();
     },
+    /** let a person's command interrupt work outside the controller (verification) */
+    track(promotionId: string, ctrl: AbortController) {
+      foreground.set(promotionId, ctrl);
+      return () => {
+        if (foreground.get(promotionId) === ctrl) foreground.delete(promotionId);
+      };
+    },
+    scaleDownOthers,
   };
 }
 export type RolloutController = ReturnType<typeof createRolloutController>;

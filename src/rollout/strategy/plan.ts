@@ -44,11 +44,6 @@ export function planSteps(policy: RolloutPolicy, hasStable: boolean): PlanStep[]
   return steps;
 }
 
-/** the canary step index (in the policy's own steps) a plan index corresponds to, for background analysis' startingStep */
-export function policyStepIndex(planIndex: number): number {
-  return Math.max(0, planIndex - 1);
-}
-
 export const describeStep = (s: PlanStep): string => {
   switch (s.kind) {
     case 'start':

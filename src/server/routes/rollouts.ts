@@ -1,5 +1,6 @@
 /** Rollouts: GET /v1/rollouts/{service}/{env} (status), POST /v1/rollouts/{service}/{env}/{command}. */
 import { z } from 'zod';
+import { DomainError } from '../../domain/errors.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { Route } from '../http.ts';
 
@@ -21,6 +22,7 @@ export function rolloutRoutes(engine: Engine): Route[] {
       handler: async (c) => {
         const body = await c.json(commandBody, 'rollout.control');
         const name = c.params['command'] as 'promote' | 'abort' | 'retry';
+        if (body.full !== undefined && name !== 'promote') throw new DomainError('invalid_input', `full applies to promote, not ${name}`, { field: 'full', fix: 'leave it out' });
         const cmd = name === 'promote' && body.full ? 'promote-full' : name;
         return { status: 202, json: await engine.rollouts.command(c.ctx, c.params['service']!, c.params['env']!, cmd, body.reason ?? '') };
       },

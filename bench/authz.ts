@@ -40,6 +40,7 @@ function resourceFor(action: string, i: number): Pick<AuthzRequest, 'resource' |
       return { resource: { type: 'Release', id: `${service}@1.${i % 50}.0`, attrs: { service } } };
     case 'promotion.read':
     case 'approval.read':
+    case 'rollout.read':
       return { resource: { type: 'Promotion', id: `prm_${i}`, attrs: { service, environment: tier, tier } } };
     case 'freeze.read':
     case 'policy.read':

@@ -30,8 +30,15 @@ interface View {
 }
 
 async function api(kit: DemoKit, p: string): Promise<View> {
-  const res = await fetch(`${kit.env['STAGEGATE_SERVER']}${p}`, { headers: { authorization: `Bearer ${kit.env['STAGEGATE_TOKEN']}` } });
-  return (await res.json()) as View;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(`${kit.env['STAGEGATE_SERVER']}${p}`, { headers: { authorization: `Bearer ${kit.env['STAGEGATE_TOKEN']}` } });
+      return (await res.json()) as View;
+    } catch (e) {
+      // a kept-alive connection the server closed just as it was reused: ask again
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 /** requests through the prod proxy, counted per version and status, while a rollout runs */

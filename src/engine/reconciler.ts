@@ -115,7 +115,7 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
       case 'Verifying': {
         if (target.traffic) return afterRollout(p, await rollouts.verifier.advance(p, env, target), 'Succeeded');
         if (!target.has('verify')) {
-          await move(p, 'Succeeded', { message: 'deployed; the target has no verify command', succeededAt: deps.clock().toISOString() });
+          await move(p, 'Succeeded', { message: `${p.message ?? 'deployed'}; the target has no verify command`, succeededAt: deps.clock().toISOString() });
           return false;
         }
         const outcome = await runStep(deps, p, 'verify', target, artifactsDir);

@@ -59,13 +59,27 @@ const seq =
     return r;
   };
 const put = (v: string): Step => (h) => h.put(v);
+/**
+ * wait (up to 2 s) until the proxy has requests of `v` in flight: autocannon's rate limit sends each
+ * connection's share of a second at the tick, so there are moments with nothing in flight
+ */
+const busy =
+  (v: string): Step =>
+  async (h) => {
+    const end = Date.now() + 2000;
+    while (Date.now() < end) {
+      const s = (await h.client.stats()) as { versions: Record<string, { inFlight: number }> };
+      if ((s.versions[v]?.inFlight ?? 0) >= 5) return;
+      await sleep(5);
+    }
+  };
 
 const phases: Phase[] = [
   { name: 'weights 10 -> 50 -> 100', before: reset, during: [traffic({ v1: 90, v2: 10 }), traffic({ v1: 50, v2: 50 }), traffic({ v1: 0, v2: 100 })], after: reset },
   {
     name: 'abort (100/0, then stopVersion of the canary)',
     before: traffic({ v1: 50, v2: 50 }),
-    during: [seq(traffic({ v1: 100, v2: 0 }), stop('v2'))],
+    during: [seq(busy('v2'), traffic({ v1: 100, v2: 0 }), stop('v2'))],
     after: seq(put('v2'), reset),
     stops: true,
   },
@@ -73,7 +87,7 @@ const phases: Phase[] = [
   {
     name: 'drain (stopVersion of a weight-0 version with requests in flight)',
     before: traffic({ v1: 50, v2: 50 }),
-    during: [seq(traffic({ v1: 0, v2: 100 }), stop('v1'))],
+    during: [seq(busy('v1'), traffic({ v1: 0, v2: 100 }), stop('v1'))],
     after: seq(put('v1'), reset),
     stops: true,
   },

@@ -98,7 +98,7 @@ export async function runRollout(opts: BenchOptions): Promise<BenchResult> {
         rounds: r.failedPerRound,
         notes:
           `Real local host process (createLocalHostClient) with two sample-service versions; autocannon in its own process (bench/proxy-load.ts), loopback, ${RATE} requests/s. ` +
-          `(1) ${rounds} round(s) of four ${phaseSeconds}-s phases (instance delay 50 ms, 50 connections; abort and drain 400 ms, 200 connections, so the stopped version has requests in flight; blue-green sends 30/s of the 300 with the preview header), non-2xx / errors / timeouts counted by autocannon, plus the proxy's own failed count; ` +
+          `(1) ${rounds} round(s) of four ${phaseSeconds}-s phases (instance delay 50 ms, 50 connections; abort and drain 400 ms, 200 connections, and the weight change waits (up to 2 s) until the proxy shows at least 5 requests of the version to stop in flight; blue-green sends 30/s of the 300 with the preview header), non-2xx / errors / timeouts counted by autocannon, plus the proxy's own failed count; ` +
           `(2) ${rounds} alternating ${overheadSeconds}-s rounds direct to the instance vs through the host's proxy, medians, 10 connections; (4) 2,000 requests at 10/90, shares from X-Stagegate-Version; ` +
           `(5) ${memorySeconds} s at 50/50, host VmRSS and socket fds every 10 s, growth = median of the last 3 samples minus the first 3; ` +
           `(3) 3 rounds each, stagegate app in process (test/helpers fixture, local target), canary at weight 20 with analysis builtin errorRate (${figures}); the release answers 500 once a file appears, written when the host first shows the canary at weight 20; ` +

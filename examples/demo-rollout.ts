@@ -138,7 +138,23 @@ export async function rolloutPart(kit: DemoKit): Promise<void> {
   process.stdout.write(`   requests seen: ${await traffic2.stop()}\n`);
   kit.sg(['rollout', 'status', 'checkout', '--env', 'prod']);
   kit.why('verification ran smoke.js against the proxy with 30 ms injected on 5.1.1, alongside the analysis; then 5.0.0 was drained and stopped after the scale-down delay');
-  kit.sg(['audit', 'log', '--limit', '6']);
+  kit.say('The rollout in the audit log: every step, analysis and command, with who and why');
+  await rolloutTrail(kit, [bad, good]);
+}
+
+/** print the audit entries of the rollouts of these promotions */
+async function rolloutTrail(kit: DemoKit, promotions: string[]): Promise<void> {
+  const subjects = new Set(promotions.map((id) => `promotion:${id}`));
+  for (let from = 0; ; from += 1000) {
+    const page = (await api(kit, `/v1/audit/entries?from=${from}&limit=1000`)) as { entries?: Array<{ index: number; entry: { time: string; actor: string; action: string; subject: string; details: Record<string, unknown> } }> };
+    for (const { index, entry: e } of page.entries ?? []) {
+      if (!subjects.has(e.subject) || !e.action.startsWith('rollout.')) continue;
+      const d = e.details;
+      const what = [d['did'], d['step'] !== undefined && !d['did'] ? `step ${d['step']}` : undefined, d['phase'], d['command'], d['reason'], d['message']].filter((x) => x !== undefined && x !== '').join(' ');
+      process.stdout.write(`   ${String(index).padStart(4)}  ${e.time.slice(11, 23)}  ${e.action.padEnd(24)} ${e.actor.padEnd(18)} ${String(what).slice(0, 110)}\n`);
+    }
+    if ((page.entries?.length ?? 0) < 1000) break;
+  }
 }
 
 /** the local host outlives the server by design (no request lost on a restart): the demo shuts it down */

@@ -150,7 +150,9 @@ async function rolloutTrail(kit: DemoKit, promotions: string[]): Promise<void> {
     for (const { index, entry: e } of page.entries ?? []) {
       if (!subjects.has(e.subject) || !e.action.startsWith('rollout.')) continue;
       const d = e.details;
-      const what = [d['did'], d['step'] !== undefined && !d['did'] ? `step ${d['step']}` : undefined, d['phase'], d['command'], d['reason'], d['message']].filter((x) => x !== undefined && x !== '').join(' ');
+      const started = e.action === 'rollout.started' ? `${d['strategy']} of ${d['version']}${d['stable'] ? ` over ${d['stable']}` : ''}` : undefined;
+      const stopped = Array.isArray(d['stopped']) ? `stopped ${d['stopped'].join(', ')}` : undefined;
+      const what = [started, d['did'], d['command'] ? `${d['command']} at step ${d['step']}` : undefined, d['phase'], d['reason'], d['message'], stopped].filter((x) => x !== undefined && x !== '').join(' ');
       process.stdout.write(`   ${String(index).padStart(4)}  ${e.time.slice(11, 23)}  ${e.action.padEnd(24)} ${e.actor.padEnd(18)} ${String(what).slice(0, 110)}\n`);
     }
     if ((page.entries?.length ?? 0) < 1000) break;

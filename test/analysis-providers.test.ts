@@ -198,6 +198,12 @@ describe('builtin', () => {
     assert.equal(await b('canary', 'p99'), 40);
     assert.equal(await b('canary', 'requests'), 200);
   });
+  test('a version whose breaker is open counts as failing everything (it gets no requests to fail)', async () => {
+    const cutOff = () => ({ versions: { canary: { requests: 40, errors: 1, latencyMs: { p50: 3, p90: 9, p99: 40 }, health: 'open' } } });
+    assert.equal(await createProvider(providerSchema.parse({ builtin: { version: 'canary', measure: 'errorRate' } }) as ProviderSpec, { statsSource: cutOff }).measure(new AbortController().signal), 1);
+    const halfOpen = () => ({ versions: { canary: { requests: 40, errors: 1, latencyMs: { p50: 3, p90: 9, p99: 40 }, health: 'half-open' } } });
+    assert.equal(await createProvider(providerSchema.parse({ builtin: { version: 'canary', measure: 'errorRate' } }) as ProviderSpec, { statsSource: halfOpen }).measure(new AbortController().signal), 1 / 40);
+  });
   test('an unknown version or no proxy is an error', async () => {
     await assert.rejects(b('green', 'errorRate'), /no version "green"/);
     await assert.rejects(measureBuiltin('canary', 'errorRate', undefined), /needs the rollout proxy/);

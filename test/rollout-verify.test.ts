@@ -34,6 +34,7 @@ else {
 describe('verification on the local target', () => {
   let app: Awaited<ReturnType<typeof startLocalApp>>;
   let call: ReturnType<typeof api>;
+  let servingPromotion = '';
   const mode = (m: string) => writeFileSync(path.join(app.fx.projectDir, 'vcheck.mode'), m);
 
   before(async () => {
@@ -53,6 +54,7 @@ describe('verification on the local target', () => {
   test('tests see the injected latency; a failing test rolls back code and config; output stays bounded', async () => {
     const first = await waitTerminal(call, await release('1.0.0', 'config of 1.0.0'), 60_000);
     assert.equal(first.state, 'Succeeded', first.message);
+    servingPromotion = first.id;
     assert.match(first.message, /verified: tests succeeded/);
 
     mode('fail');
@@ -84,5 +86,15 @@ describe('verification on the local target', () => {
     assert.match(done.message, /aborted by .* during verification/);
     assert.ok(Date.now() - t0 < 10_000, `rolled back in ${Date.now() - t0} ms`);
     assert.match(await body(), /^checkout 1\.0\.0/);
+  });
+
+  test('drift: the local target reports what its serving version runs from; a hand edit is a finding', async () => {
+    const clean = await call('GET', '/v1/drift/prod');
+    assert.equal(clean.status, 200, clean.text);
+    assert.equal(clean.json.observable, true);
+    assert.equal(clean.json.findings.length, 0, JSON.stringify(clean.json.findings));
+    writeFileSync(path.join(app.fx.dataDir, 'runs', servingPromotion, 'artifacts', 'server.js'), '// edited by hand\n', { flag: 'a' });
+    const drifted = await call('GET', '/v1/drift/prod');
+    assert.ok(drifted.json.findings.some((f: any) => JSON.stringify(f).includes('server.js')), JSON.stringify(drifted.json.findings));
   });
 });

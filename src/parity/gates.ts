@@ -19,7 +19,7 @@ import type { EngineDeps } from '../engine/deps.ts';
 import type { Environment, Project } from '../project/schema.ts';
 import type { PromotionRecord, ReleaseRecord } from '../store/store.ts';
 import { collectSnapshot, type CollectDeps, servicesInFlux } from './collect.ts';
-import { driftReport, parseObservation, type DriftReport } from './drift.ts';
+import { type DriftFinding, driftReport, parseObservation, type DriftReport } from './drift.ts';
 import { loadParityFile } from './parity-file.ts';
 import { parityReport, type ParityReport } from './report.ts';
 
@@ -104,6 +104,15 @@ export async function parityGate(deps: ParityGateDeps, p: PromotionRecord, relea
   };
 }
 
+/**
+ * the drift that blocks a promotion of `service`: a finding that nothing of it runs (a first deploy on
+ * a new target, a host that lost it) is what the promotion repairs, so it does not count
+ */
+export function driftThatCounts(findings: readonly DriftFinding[], service: string): { counted: DriftFinding[]; redeployed: boolean } {
+  const counted = findings.filter((f) => !(f.kind === 'missing' && f.service === service));
+  return { counted, redeployed: counted.length < findings.length };
+}
+
 export async function driftGate(deps: ParityGateDeps, p: PromotionRecord): Promise<GateResult> {
   const env = deps.project.environments.find((e) => e.name === p.environment)!;
   const t = thresholdOf(env, 'drift');
@@ -115,9 +124,11 @@ export async function driftGate(deps: ParityGateDeps, p: PromotionRecord): Promi
   }
   if (!r) return { gate: 'drift', passed: true, message: `target ${env.target} has no observe command, so drift in ${env.name} is not checked` };
   if (r.error) return { gate: 'drift', passed: !t.enforce, subject: env.name, message: `drift in ${env.name} is unknown: ${r.error}` };
-  const n = r.findings.length;
-  const summary = `${n} drift finding${n === 1 ? '' : 's'} for ${p.service} in ${env.name}`;
-  const shown = listed(r.findings.map((f) => `${f.path}: ${f.message}`));
+  const { counted, redeployed } = driftThatCounts(r.findings, p.service);
+  const n = counted.length;
+  const also = redeployed ? ` (not counted: nothing of ${p.service} runs there now, which this promotion deploys)` : '';
+  const summary = `${n} drift finding${n === 1 ? '' : 's'} for ${p.service} in ${env.name}${also}`;
+  const shown = listed(counted.map((f) => `${f.path}: ${f.message}`));
   if (n <= t.maxFindings || !t.enforce) {
     const note = n > t.maxFindings ? ` (report only: ${env.name} does not enforce drift; set drift.maxFindings on it to enforce)` : '';
     return { gate: 'drift', passed: true, subject: env.name, message: `${summary}${note}${n ? `: ${shown}` : ': what runs is what stagegate deployed'}` };
@@ -129,7 +140,7 @@ export async function driftGate(deps: ParityGateDeps, p: PromotionRecord): Promi
 export async function parityFindingCounts(deps: ParityGateDeps, p: PromotionRecord, release: ReleaseRecord): Promise<{ parity: number; drift: number }> {
   const [parity, drift] = await Promise.all([
     promotionParity(deps, p, release).then((r) => r?.findings ?? 0, () => 1),
-    environmentDrift(deps, p.environment, p.service).then((r) => (r ? (r.error ? 1 : r.findings.length) : 0), () => 1),
+    environmentDrift(deps, p.environment, p.service).then((r) => (r ? (r.error ? 1 : driftThatCounts(r.findings, p.service).counted.length) : 0), () => 1),
   ]);
   return { parity, drift };
 }

@@ -80,7 +80,7 @@ export interface TrafficState {
 
 /** per-version counters of the target's proxy, as the builtin analysis provider reads them */
 export interface TrafficStats {
-  versions: Record<string, { requests: number; errors: number; latencyMs: { p50: number; p90: number; p99: number; max: number } }>;
+  versions: Record<string, { requests: number; errors: number; latencyMs: { p50: number; p90: number; p99: number; max: number }; health?: string }>;
 }
 
 /**

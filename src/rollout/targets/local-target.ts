@@ -11,6 +11,7 @@ import type { LocalTarget } from '../../project/schema.ts';
 import { createLocalHostClient, type LocalHostClient } from '../local/host-client.ts';
 import type { StepFacts, Target, TargetStep, TrafficControl, TrafficStats, VersionLaunch } from '../target.ts';
 import type { ExecRunner } from './exec.ts';
+import { observeLocal, recordVersionDir } from './local-observe.ts';
 import { wrapExecHandle } from './exec-target.ts';
 
 /** the host of one (environment, service) lives in `<stateRoot>/<environment>/<service>` */
@@ -75,6 +76,7 @@ export function createLocalTarget(deps: { config: LocalTarget; runner: ExecRunne
         ...(config.drainTimeout !== undefined ? { drainTimeoutMs: config.drainTimeout } : {}),
         ...(config.killGrace !== undefined ? { killGraceMs: config.killGrace } : {}),
       });
+      await recordVersionDir(path.join(deps.stateRoot, v.environment, v.service), v.version, v.artifactsDir);
       const s = await c.waitReady(v.version, Math.min(startTimeoutMs + 10_000, 120_000));
       if (s.phase === 'ready') return { ready: true };
       return { ready: false, message: s.message || `version ${v.version} is ${s.phase}` };
@@ -105,6 +107,7 @@ export function createLocalTarget(deps: { config: LocalTarget; runner: ExecRunne
   return {
     type: 'local',
     traffic,
+    observe: (environment: string) => observeLocal(path.join(deps.stateRoot, environment)),
     has: (step: TargetStep) => step === 'verify',
     prepare(step: TargetStep, f: StepFacts) {
       if (step !== 'verify' || !f.verification) {

@@ -12,7 +12,7 @@ export type BuiltinSpec = z.output<typeof builtinProviderSchema>;
 
 /** What the builtin provider reads of the proxy's stats (the proxy's `stats()` and a target's traffic stats fit). */
 export interface StatsSnapshot {
-  versions: Record<string, { requests: number; errors: number; latencyMs: { p50: number; p90: number; p99: number } }>;
+  versions: Record<string, { requests: number; errors: number; latencyMs: { p50: number; p90: number; p99: number }; health?: string }>;
 }
 
 /**
@@ -61,6 +61,9 @@ export function builtinProvider(spec: BuiltinSpec, deps: { statsSource?: StatsSo
         case 'errors':
           return finite(v.errors, what);
         case 'errorRate': {
+          // an open breaker means the proxy stopped sending the version requests because they failed:
+          // its own counters then stay low, so it counts as failing everything (it must not pass for being cut off)
+          if (v.health === 'open') return 1;
           const requests = finite(v.requests, what);
           return requests === 0 ? 0 : finite(v.errors, what) / requests;
         }

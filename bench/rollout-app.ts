@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRelease } from '../src/engine/release-create.ts';
 import { createLocalHostClient } from '../src/rollout/local/host-client.ts';
 import { api, type Fixture, push, startApp, waitTerminal } from '../test/helpers/fixture.ts';
-import { makeLocalFixture } from '../test/helpers/rollout-fixture.ts';
+import { errorRateTemplate, makeLocalFixture } from '../test/helpers/rollout-fixture.ts';
 
 export const INTERVAL_MS = 1000;
 export const FAILURE_LIMIT = 1;
@@ -23,19 +23,7 @@ const rollout = `    rollout:
         - analysis: { templates: [error-rate] }
         - pause: {}
       scaleDownDelay: 1s`;
-const templates = `
-analysis:
-  templates:
-    error-rate:
-      metrics:
-        - name: error-rate
-          interval: ${INTERVAL_MS}ms
-          count: 5
-          failureLimit: ${FAILURE_LIMIT}
-          successCondition: result <= 0.05
-          provider:
-            builtin: { version: "{{args.canary}}", measure: errorRate }
-`;
+const templates = errorRateTemplate({ interval: `${INTERVAL_MS}ms`, count: 5, failureLimit: FAILURE_LIMIT });
 
 /** the shop's server.js, answering 500 to every request but /healthz while `failFile` exists */
 async function triggerRelease(fx: Fixture, version: string, failFile: string) {

@@ -8,26 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { api, Fixture } from './helpers/fixture.ts';
 import { push, waitTerminal } from './helpers/fixture.ts';
-import { makeServiceRelease, promoteToProd, releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
+import { errorRateTemplate, makeServiceRelease, promoteToProd, releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
 
 const rollout = `    rollout:
       strategy: blueGreen
       autoPromotion: false
       postPromotionAnalysis: { templates: [error-rate] }
       scaleDownDelay: 1s`;
-const templates = `
-analysis:
-  templates:
-    error-rate:
-      metrics:
-        - name: error-rate
-          interval: 300ms
-          count: 3
-          initialDelay: 300ms
-          successCondition: result <= 0.05
-          provider:
-            builtin: { version: "{{args.canary}}", measure: errorRate }
-`;
+const templates = errorRateTemplate({ interval: '300ms', count: 3, initialDelay: '300ms' });
 
 describe('blue-green rollout on the local target', () => {
   let app: Awaited<ReturnType<typeof startLocalApp>>;

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type api, waitTerminal } from './helpers/fixture.ts';
-import { releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
+import { errorRateTemplate, releaseToProd, startLocalApp, untilRollout } from './helpers/rollout-fixture.ts';
 
 const rollout = `    rollout:
       strategy: canary
@@ -22,19 +22,7 @@ const rollout = `    rollout:
       command: ["node", "smoke.js"]
       inject: { latency: 20ms }
       analysis: { templates: [error-rate] }`;
-const templates = `
-analysis:
-  templates:
-    error-rate:
-      metrics:
-        - name: error-rate
-          interval: 300ms
-          count: 4
-          failureLimit: 1
-          successCondition: result <= 0.05
-          provider:
-            builtin: { version: "{{args.canary}}", measure: errorRate }
-`;
+const templates = errorRateTemplate({ interval: '300ms', count: 4, failureLimit: 1 });
 
 describe('canary rollout on the local target', () => {
   let app: Awaited<ReturnType<typeof startLocalApp>>;

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { NAME_RE } from '../domain/ids.ts';
-import { FINE_DURATION_RE, parseFineDuration } from '../domain/duration.ts';
+import { durationSchema } from './duration-schema.ts';
 
 const name = z.string().max(63).regex(NAME_RE).describe('lowercase letters, digits and dashes; starts with a letter');
 const ENV_NAME_RE = /^(?!STAGEGATE_)[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -16,19 +16,7 @@ const envVars = z
   .meta({ maxProperties: 64 });
 
 /** a duration such as 500ms, 2s, 1m30s (at most a day), in milliseconds */
-export const fineDuration = z
-  .string()
-  .max(32)
-  .regex(FINE_DURATION_RE)
-  .describe('a duration such as 500ms, 10s, 5m or 1h30m (at most 24h)')
-  .transform((s, ctx) => {
-    const ms = parseFineDuration(s);
-    if (ms === undefined || ms > 86_400_000) {
-      ctx.addIssue({ code: 'custom', message: `duration "${s}" is longer than 24h`, input: s });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export const fineDuration = durationSchema({ fine: true, maxMs: 86_400_000, describe: 'a duration such as 500ms, 10s, 5m or 1h30m (at most 24h)' });
 
 export const localTargetSchema = z
   .strictObject({

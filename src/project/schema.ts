@@ -4,13 +4,13 @@
  */
 import { z } from 'zod';
 import { identitiesSchema, type Identities } from '../auth/identity-schema.ts';
-import { DURATION_RE, parseDuration } from '../domain/duration.ts';
 import { NAME_RE } from '../domain/ids.ts';
 import type { Digest } from '../domain/ids.ts';
 import { approvalAllowedFields, approvalPolicySchema, type ApprovalPolicy } from '../engine/approvals/approval-schema.ts';
 import type { CompiledGateRule } from '../policy/cel/gate-rules.ts';
 import { type GateRule, gateRulesSchema, serviceGateRulesSchema } from '../policy/cel/schema.ts';
 import { type FreezeWindow, freezeWindowFields, freezeWindowsSchema } from '../policy/freeze-schema.ts';
+import { durationSchema } from './duration-schema.ts';
 import { analysisSectionSchema, type LocalTargetFile, localTargetSchema, rolloutAllowedFields, rolloutSchema, verificationSchema } from './rollout-schema.ts';
 import type { RolloutPolicy, VerificationPolicy } from './rollout-policy.ts';
 import { type GitopsTargetConfig, gitopsTargetSchema } from '../rollout/targets/gitops/config.ts';
@@ -49,19 +49,7 @@ export const PEM_PREFIX = '-----BEGIN PUBLIC KEY-----';
 
 const name = z.string().max(63).regex(NAME_RE).describe('lowercase letters, digits and dashes; starts with a letter');
 const nameList = z.array(name).max(limits.refs);
-const duration = z
-  .string()
-  .max(32)
-  .regex(DURATION_RE)
-  .describe('a duration such as 0s, 30s, 10m, 2h, 1d or 1h30m (at most 365d)')
-  .transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `duration "${s}" is longer than 365 days`, input: s });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = durationSchema({ maxMs: limits.maxDurationMs, describe: 'a duration such as 0s, 30s, 10m, 2h, 1d or 1h30m (at most 365d)' });
 const argv = z.array(z.string().min(1).max(limits.argBytes)).min(1).max(limits.argv);
 
 export const keySchema = z

@@ -112,3 +112,16 @@ export async function startLocalApp(rollout: string, extra = '') {
     },
   };
 }
+
+/** the `analysis` section with one template `error-rate`: the canary's error rate from the proxy's counters */
+export const errorRateTemplate = (o: { interval: string; count?: number; failureLimit?: number; initialDelay?: string }) => `
+analysis:
+  templates:
+    error-rate:
+      metrics:
+        - name: error-rate
+          interval: ${o.interval}${o.count !== undefined ? `\n          count: ${o.count}` : ''}${o.failureLimit !== undefined ? `\n          failureLimit: ${o.failureLimit}` : ''}${o.initialDelay ? `\n          initialDelay: ${o.initialDelay}` : ''}
+          successCondition: result <= 0.05
+          provider:
+            builtin: { version: "{{args.canary}}", measure: errorRate }
+`;

@@ -18,6 +18,17 @@ export function wrapExecHandle(h: StepHandle): TargetStepHandle {
   };
 }
 
+/** the variables every step command gets: what it serves */
+export const stepEnv = (f: StepFacts, step: TargetStep): Record<string, string> => ({
+  STAGEGATE_SERVICE: f.service,
+  STAGEGATE_VERSION: f.version,
+  STAGEGATE_ENVIRONMENT: f.environment,
+  STAGEGATE_RELEASE_ID: f.releaseId,
+  STAGEGATE_PROMOTION_ID: f.promotionId,
+  STAGEGATE_STEP: step,
+  STAGEGATE_ARTIFACTS_DIR: f.artifactsDir,
+});
+
 export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner; cwd: string; stateDir: string }): Target {
   const { config, runner } = deps;
   return {
@@ -34,13 +45,7 @@ export function createExecTarget(deps: { config: ExecTarget; runner: ExecRunner;
         timeoutMs: config.timeoutMs,
         env: {
           ...config.env,
-          STAGEGATE_SERVICE: f.service,
-          STAGEGATE_VERSION: f.version,
-          STAGEGATE_ENVIRONMENT: f.environment,
-          STAGEGATE_RELEASE_ID: f.releaseId,
-          STAGEGATE_PROMOTION_ID: f.promotionId,
-          STAGEGATE_STEP: step,
-          STAGEGATE_ARTIFACTS_DIR: f.artifactsDir,
+          ...stepEnv(f, step),
           STAGEGATE_STATE_DIR: deps.stateDir,
           ...(f.deployToken ? { STAGEGATE_DEPLOY_TOKEN: f.deployToken } : {}),
         },

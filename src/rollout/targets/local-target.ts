@@ -12,7 +12,7 @@ import { createLocalHostClient, type LocalHostClient } from '../local/host-clien
 import type { StepFacts, Target, TargetStep, TrafficControl, TrafficStats, VersionLaunch } from '../target.ts';
 import type { ExecRunner } from './exec.ts';
 import { observeLocal, recordVersionDir } from './local-observe.ts';
-import { wrapExecHandle } from './exec-target.ts';
+import { stepEnv, wrapExecHandle } from './exec-target.ts';
 
 /** the host of one (environment, service) lives in `<stateRoot>/<environment>/<service>` */
 export function createLocalTarget(deps: { config: LocalTarget; runner: ExecRunner; stateRoot: string; projectDir: string; logger: Logger }): Target {
@@ -119,17 +119,7 @@ export function createLocalTarget(deps: { config: LocalTarget; runner: ExecRunne
         argv: [...f.verification.command],
         cwd: deps.projectDir,
         timeoutMs: config.timeoutMs,
-        env: {
-          ...config.env,
-          STAGEGATE_URL: f.verification.url,
-          STAGEGATE_SERVICE: f.service,
-          STAGEGATE_VERSION: f.version,
-          STAGEGATE_ENVIRONMENT: f.environment,
-          STAGEGATE_RELEASE_ID: f.releaseId,
-          STAGEGATE_PROMOTION_ID: f.promotionId,
-          STAGEGATE_STEP: step,
-          STAGEGATE_ARTIFACTS_DIR: f.artifactsDir,
-        },
+        env: { ...config.env, ...stepEnv(f, step), STAGEGATE_URL: f.verification.url },
       });
     },
     launch: async (data) => wrapExecHandle(await deps.runner.launch(data)),

@@ -3,7 +3,7 @@
  * The HMAC secret is never in the file: `secretEnv` names an environment variable of the server.
  */
 import { z } from 'zod';
-import { DURATION_RE, parseDuration } from '../../../domain/duration.ts';
+import { durationSchema } from '../../../project/duration-schema.ts';
 
 /** the name of an environment variable (STAGEGATE_* allowed: it is the server's own environment) */
 export const SECRET_ENV_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -19,19 +19,7 @@ const httpUrl = z
   .regex(/^https?:\/\/[^\s/?#@]+(?:[/?#][^\s]*)?$/, 'an http(s) URL without user-info');
 
 /** a duration in the project file's format, at least 1s and at most 1d, in milliseconds */
-const duration = z
-  .string()
-  .max(32)
-  .regex(DURATION_RE)
-  .describe('a duration such as 0s, 30s, 10m, 2h, 1d or 1h30m (at most 365d)')
-  .transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === undefined || ms < 1000 || ms > MAX_DEADLINE_MS) {
-      ctx.addIssue({ code: 'custom', message: `duration "${s}" must be from 1s to 1d`, input: s });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = durationSchema({ minMs: 1000, maxMs: MAX_DEADLINE_MS, describe: 'a duration such as 30s, 10m, 2h or 1d (from 1s to 1d)' });
 
 export const webhookTargetSchema = z
   .strictObject({

@@ -43,7 +43,11 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
     t.unref();
     wakers.add(t);
   };
-  const background = createBackgroundAnalyses(() => void kick().catch(() => {}));
+  // a background analysis that ends interrupts the promotion's running step, so its verdict acts at once
+  const background = createBackgroundAnalyses((promotionId, failed) => {
+    if (failed) controller.interrupt(promotionId);
+    void kick().catch(() => {});
+  });
   const controller = createRolloutController(deps, audit, background, { wake });
   const rollouts = { controller, verifier: createRolloutVerifier(deps, controller, { wake }), background };
   let ticking: Promise<void> | undefined;

@@ -73,7 +73,7 @@ export function summaries(analysisJson: string): AnalysisSummary[] {
 }
 
 /** background analyses by promotion: started once per process, their outcome read on each pass */
-export function createBackgroundAnalyses(onDone: () => void) {
+export function createBackgroundAnalyses(onDone: (promotionId: string, failed: boolean) => void) {
   const runs = new Map<string, { ctrl: AbortController; result?: AnalysisRunResult; error?: string }>();
   return {
     ensure(promotionId: string, start: (signal: AbortSignal) => Promise<AnalysisRunResult>): void {
@@ -87,7 +87,7 @@ export function createBackgroundAnalyses(onDone: () => void) {
         .catch((e: unknown) => {
           entry.error = e instanceof Error ? e.message : String(e);
         })
-        .finally(onDone);
+        .finally(() => onDone(promotionId, entry.result?.phase !== 'Successful' && !entry.result?.aborted));
     },
     outcome(promotionId: string): { result?: AnalysisRunResult; error?: string } | undefined {
       const e = runs.get(promotionId);

@@ -8,13 +8,14 @@
  */
 import path from 'node:path';
 import type { Environment } from '../../project/schema.ts';
-import { describeStep, type PlanStep, planSteps } from '../../rollout/strategy/plan.ts';
+import { describeStep, type PlanStep } from '../../rollout/strategy/plan.ts';
 import type { Target, TrafficControl } from '../../rollout/target.ts';
 import type { RolloutPatch, RolloutRecord } from '../../store/rollout-records.ts';
 import type { PromotionRecord } from '../../store/store.ts';
 import type { AuditWriter } from '../audit-writer.ts';
 import { type EngineDeps, systemContext } from '../deps.ts';
 import { type BackgroundAnalyses, runTemplates, withSummary } from './analysis-runs.ts';
+import { ensureRollout, planOf } from './record.ts';
 
 /** what the reconciler does next with the promotion */
 export type RolloutOutcome =
@@ -54,65 +55,6 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
     });
     return ok ? { ...r, ...next } : undefined;
   }
-
-  /**
-   * the stable version is the one serving traffic on this target now, deployed by the latest promotion
-   * that succeeded with it; nothing serving (a first deploy here, a target just switched from exec) is a first deploy
-   */
-  async function currentStable(p: PromotionRecord, traffic: TrafficControl): Promise<PromotionRecord | undefined> {
-    const state = await traffic.state(p.environment, p.service);
-    const serving = Object.entries(state?.weights ?? {})
-      .filter(([v, w]) => w > 0 && v !== p.version)
-      .sort((a, b) => b[1] - a[1])[0]?.[0];
-    if (!serving) return undefined;
-    const succeeded = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, states: ['Succeeded'], newestFirst: true, limit: 100 });
-    return succeeded.find((s) => s.version === serving);
-  }
-
-  async function ensureRecord(p: PromotionRecord, env: Environment, traffic: TrafficControl): Promise<RolloutRecord> {
-    const existing = await deps.store.read.rollouts.get(p.id);
-    if (existing) return existing;
-    const stable = await currentStable(p, traffic);
-    const now = deps.clock().toISOString();
-    const hasStable = stable !== undefined;
-    // a release that already succeeded here is a way back: fast-track, no steps and no analysis (Argo's rollbackWindow)
-    const [before] = await deps.store.read.promotions.list({ service: p.service, environment: p.environment, releaseId: p.releaseId, states: ['Succeeded'], limit: 1 });
-    const r: RolloutRecord = {
-      promotionId: p.id,
-      service: p.service,
-      environment: p.environment,
-      strategy: before ? 'allAtOnce' : env.rollout.strategy,
-      canaryVersion: p.version,
-      canaryReleaseId: p.releaseId,
-      stableVersion: hasStable ? stable.version : null,
-      stableReleaseId: hasStable ? stable.releaseId : null,
-      stablePromotionId: hasStable ? stable.id : null,
-      phase: 'Progressing',
-      stepIndex: 0,
-      stepStartedAt: now,
-      weight: 0,
-      message: 'starting',
-      pauseReason: null,
-      command: null,
-      commandBy: null,
-      analysis: '[]',
-      createdAt: now,
-      updatedAt: now,
-    };
-    const plan = planOf(env, r);
-    await deps.store.transaction(async (tx) => {
-      await tx.rollouts.insert(r);
-      await audit.record(tx, systemContext, {
-        action: 'rollout.started',
-        outcome: 'succeeded',
-        subject: `promotion:${p.id}`,
-        details: { service: p.service, environment: p.environment, version: p.version, strategy: r.strategy, stable: r.stableVersion, steps: plan.map(describeStep), ...(before ? { fastTrack: `release succeeded here before (${before.id})` } : {}) },
-      });
-    });
-    return r;
-  }
-
-  const planOf = (env: Environment, r: RolloutRecord) => planSteps({ ...env.rollout, strategy: r.strategy }, r.stableVersion !== null);
 
   const launchOf = (r: RolloutRecord, which: 'canary' | 'stable') => {
     const promotionId = which === 'canary' ? r.promotionId : r.stablePromotionId!;
@@ -228,7 +170,7 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
   /** one pass over a Deploying promotion on a target with traffic control */
   async function advance(p: PromotionRecord, env: Environment, target: Target): Promise<RolloutOutcome> {
     const traffic = target.traffic!;
-    let r: RolloutRecord | undefined = await ensureRecord(p, env, traffic);
+    let r: RolloutRecord | undefined = await ensureRollout(deps, audit, p, env, traffic);
     const plan = planOf(env, r);
     if (r.phase === 'RolledBack' || r.phase === 'Aborted') return r.stableVersion ? { kind: 'rolledBack', message: r.message } : { kind: 'failed', message: r.message };
     if (r.command === 'abort') return rollBack(traffic, r, `aborted by ${r.commandBy}`);
@@ -239,18 +181,22 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
       if (!r1) return { kind: 'wait', message: 'rollout changed meanwhile; next pass' };
       r = r1;
     }
-    if (r.phase === 'Paused') return { kind: 'wait', message: r.pauseReason ?? 'paused' };
+    // the background analysis watches paused rollouts too: a failing canary is rolled back while it waits for a person
     const bg = background.outcome(p.id);
     if (bg?.error || (bg?.result && bg.result.phase !== 'Successful' && !bg.result.aborted)) {
       const why = bg.error ?? `${bg.result!.phase}: ${bg.result!.message}`;
       return rollBack(traffic, r, `background analysis ${why}`);
     }
+    const watch = (at: RolloutRecord) => {
+      // policy step k is plan step k + 1 (plan step 0 starts the new version)
+      if (!env.rollout.analysis || at.strategy !== 'canary' || !at.stableVersion || at.stepIndex < env.rollout.analysis.startingStep + 1) return;
+      background.ensure(p.id, (signal) => runTemplates(deps, traffic, at, env.rollout.analysis!.templates, signal));
+    };
+    watch(r);
+    if (r.phase === 'Paused') return { kind: 'wait', message: r.pauseReason ?? 'paused' };
     while (r.stepIndex < plan.length) {
       const s = plan[r.stepIndex]!;
-      if (env.rollout.analysis && r.strategy === 'canary' && r.stableVersion && r.stepIndex >= env.rollout.analysis.startingStep + 1) {
-        const current = r;
-        background.ensure(p.id, (signal) => runTemplates(deps, traffic, current, env.rollout.analysis!.templates, signal));
-      }
+      watch(r);
       const out = await runStep(traffic, r, s);
       const fresh = await deps.store.read.rollouts.get(p.id);
       if (fresh?.command === 'abort') return rollBack(traffic, fresh, `aborted by ${fresh.commandBy}`);

@@ -52,6 +52,7 @@ export function createRolloutVerifier(deps: Deps, controller: RolloutController,
           )
         : undefined;
       const both = Promise.all([command, analysis]);
+      both.catch(() => {}); // after an abort nobody waits for the tests: their end must not be an unhandled rejection
       const first = await Promise.race([both, aborted]);
       if (!Array.isArray(first)) return first;
       const [c, a] = first;

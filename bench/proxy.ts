@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Child, forkChild } from './proxy-ipc.ts';
-import { type BenchOptions, type BenchResult, MiB, median, progress, round3 } from './util.ts';
+import { type BenchOptions, type BenchResult, MiB, median, progress, round3, secondsFromEnv } from './util.ts';
 
 const RATE = 300;
 const CONNECTIONS = 10;
@@ -111,9 +111,7 @@ async function sustained(proxy: Child, url: string, seconds: number, idleMs: num
 }
 
 export async function runProxy(opts: BenchOptions): Promise<BenchResult> {
-  const envSeconds = process.env['STAGEGATE_BENCH_PROXY_SECONDS'];
-  const sustainSeconds = envSeconds ? Number(envSeconds) : opts.quick ? 5 : 600;
-  if (!Number.isInteger(sustainSeconds) || sustainSeconds < 2 || sustainSeconds > 86_400) throw new Error(`STAGEGATE_BENCH_PROXY_SECONDS must be a whole number of seconds from 2 to 86400, got ${envSeconds}`);
+  const sustainSeconds = secondsFromEnv('STAGEGATE_BENCH_PROXY_SECONDS', opts.quick, { quick: 5, full: 600 }, 2);
   const phase = opts.quick ? 2 : 10;
   const rounds = opts.quick ? 1 : 3;
   const started = await Promise.allSettled([forkChild('proxy-backend.ts'), forkChild('proxy-server.ts'), forkChild('proxy-load.ts')]);

@@ -15,7 +15,7 @@ import { type LoadFn, measureFailures, phaseNames, RATE } from './rollout-failur
 import { type BenchHost, startBenchHost } from './rollout-host.ts';
 import { type AppFigures, flatten } from './rollout-report.ts';
 import { measureAccuracy, measureMemory, measureOverhead } from './rollout-steady.ts';
-import { type BenchOptions, type BenchResult, progress, withTempDir } from './util.ts';
+import { type BenchOptions, type BenchResult, progress, secondsFromEnv, withTempDir } from './util.ts';
 
 /** chunks of 2 s back to back until stopped (the app part's rounds have no fixed length) */
 function keepLoading(load: LoadFn, url: string) {
@@ -61,9 +61,7 @@ async function appFigures(load: LoadFn, rounds: number): Promise<AppFigures> {
 }
 
 export async function runRollout(opts: BenchOptions): Promise<BenchResult> {
-  const envSeconds = process.env['STAGEGATE_BENCH_ROLLOUT_SECONDS'];
-  const memorySeconds = envSeconds ? Number(envSeconds) : opts.quick ? 30 : 600;
-  if (!Number.isInteger(memorySeconds) || memorySeconds < 10 || memorySeconds > 86_400) throw new Error(`STAGEGATE_BENCH_ROLLOUT_SECONDS must be a whole number of seconds from 10 to 86400, got ${envSeconds}`);
+  const memorySeconds = secondsFromEnv('STAGEGATE_BENCH_ROLLOUT_SECONDS', opts.quick, { quick: 30, full: 600 }, 10);
   const rounds = opts.quick ? 1 : 3;
   const phaseSeconds = opts.quick ? 3 : 8;
   const overheadSeconds = opts.quick ? 3 : 10;

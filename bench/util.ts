@@ -58,6 +58,14 @@ export function percentile(values: readonly number[], p: number): number {
   return s[rank - 1] as number;
 }
 
+/** a benchmark's length in seconds: the variable `name` when set, else the quick or full default; bounded */
+export function secondsFromEnv(name: string, quick: boolean, defaults: { quick: number; full: number }, minSeconds: number): number {
+  const text = process.env[name];
+  const seconds = text ? Number(text) : quick ? defaults.quick : defaults.full;
+  if (!Number.isInteger(seconds) || seconds < minSeconds || seconds > 86_400) throw new Error(`${name} must be a whole number of seconds from ${minSeconds} to 86400, got ${text}`);
+  return seconds;
+}
+
 export const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** seconds since `start` (a process.hrtime.bigint() value) */

@@ -48,7 +48,7 @@ export function createEngine(deps: EngineDeps) {
     elevations: createElevation(deps, audit),
     flags: createFlagUseCases(deps, audit),
     parity: createParityUseCases(deps, audit),
-    rollouts: createRolloutUseCases(deps, audit, reconciler.rollouts.controller, () => void reconciler.kick()),
+    rollouts: createRolloutUseCases(deps, audit, reconciler.rolloutController, () => void reconciler.kick()),
   };
 }
 export type Engine = ReturnType<typeof createEngine>;

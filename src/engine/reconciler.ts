@@ -49,7 +49,7 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
     void kick().catch(() => {});
   });
   const controller = createRolloutController(deps, audit, background, { wake });
-  const rollouts = { controller, verifier: createRolloutVerifier(deps, controller, { wake }), background };
+  const rollouts = { controller, verifier: createRolloutVerifier(deps, controller, { wake }) };
   let ticking: Promise<void> | undefined;
 
   async function move(p: PromotionRecord, to: PromotionState, patch: PromotionPatch, details: Record<string, unknown> = {}) {
@@ -245,7 +245,8 @@ export function createReconciler(deps: EngineDeps & ApprovalDeps, audit: AuditWr
       timer = setInterval(() => void kick().catch((e: unknown) => deps.logger.error({ err: e }, 'reconcile pass failed')), intervalMs);
       void kick();
     },
-    rollouts,
+    /** the rollout controller, for people's commands (engine.rollouts) */
+    rolloutController: controller,
     async stop() {
       if (timer) clearInterval(timer);
       timer = undefined;

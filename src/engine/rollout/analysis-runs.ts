@@ -53,14 +53,8 @@ export async function runTemplates(
 
 /** append a summary to the record's bounded list (JSON text) */
 export function withSummary(analysisJson: string, s: AnalysisSummary): string {
-  let list: AnalysisSummary[] = [];
-  try {
-    const parsed: unknown = JSON.parse(analysisJson);
-    if (Array.isArray(parsed)) list = parsed as AnalysisSummary[];
-  } catch {
-    // a corrupt list is replaced: it is a record of what happened, the audit log holds the same
-  }
-  return JSON.stringify([...list, { ...s, message: s.message.slice(0, 500) }].slice(-MAX_KEPT_SUMMARIES));
+  // a corrupt list is replaced: it is a record of what happened, the audit log holds the same
+  return JSON.stringify([...summaries(analysisJson), { ...s, message: s.message.slice(0, 500) }].slice(-MAX_KEPT_SUMMARIES));
 }
 
 export function summaries(analysisJson: string): AnalysisSummary[] {

@@ -225,7 +225,6 @@ export function createRolloutController(deps: Deps, audit: AuditWriter, backgrou
     planOf,
     rollBack,
     save,
-    launchOf,
     /** a person's command arrived: stop a running analysis so the next pass sees it at once */
     interrupt(promotionId: string) {
       foreground.get(promotionId)?.abort();

@@ -6,6 +6,7 @@
  * the step fails with that message instead of the engine retrying forever.
  */
 import { z } from 'zod';
+import { parseStepData } from '../step-data.ts';
 import { DomainError, isDomainError } from '../../../domain/errors.ts';
 import type { StepFacts } from '../../target.ts';
 import type { GitopsTargetConfig } from './config.ts';
@@ -96,14 +97,4 @@ export async function prepareGitopsData(config: GitopsTargetConfig, f: StepFacts
   }
 }
 
-export function parseGitopsData(data: string): GitopsStepData {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw new DomainError('internal', 'gitops step data is not JSON; it was not written by this target');
-  }
-  const r = gitopsStepDataSchema.safeParse(value);
-  if (!r.success) throw new DomainError('internal', `gitops step data is invalid at ${r.error.issues[0]?.path.join('.') ?? ''}; it was not written by this target version`);
-  return r.data;
-}
+export const parseGitopsData = (data: string): GitopsStepData => parseStepData(gitopsStepDataSchema, data, 'gitops');

@@ -6,6 +6,7 @@
  * A problem found while preparing is recorded as `problem`, so the step fails with that message.
  */
 import { z } from 'zod';
+import { parseStepData } from '../step-data.ts';
 import { DomainError, isDomainError } from '../../../domain/errors.ts';
 import { readEffectiveConfig } from '../gitops/read-effective-config.ts';
 import type { StepFacts, TargetStep } from '../../target.ts';
@@ -59,14 +60,4 @@ export async function prepareWebhookData(target: string, step: TargetStep, f: St
   }
 }
 
-export function parseWebhookData(data: string): WebhookStepData {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    throw new DomainError('internal', 'webhook step data is not JSON; it was not written by this target');
-  }
-  const r = webhookStepDataSchema.safeParse(value);
-  if (!r.success) throw new DomainError('internal', `webhook step data is invalid at ${r.error.issues[0]?.path.join('.') ?? ''}; it was not written by this target version`);
-  return r.data;
-}
+export const parseWebhookData = (data: string): WebhookStepData => parseStepData(webhookStepDataSchema, data, 'webhook');

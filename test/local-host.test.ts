@@ -293,7 +293,10 @@ test('a host killed with SIGKILL comes back on ensure with its versions and weig
   const st = await client.state();
   pids.add(st.pid);
   assert.notEqual(st.pid, hostPid);
-  await until(async () => (await client.events(0)).some((e) => e.type === 'restored'), 'the versions and traffic to be restored');
+  // restoring starts three instances and waits for their probes: give a loaded machine time, and say how it ended
+  await until(async () => (await client.events(0)).some((e) => e.type === 'restored' || e.type === 'restore-failed'), 'the host to finish restoring', 90_000);
+  const ending = (await client.events(0)).filter((e) => e.type === 'restored' || e.type === 'restore-failed');
+  assert.equal(ending[0]?.type, 'restored', JSON.stringify(await client.events(0)));
   const restored = await client.state();
   assert.deepEqual(restored.weights, { v1: 70, v2: 30 });
   assert.deepEqual(restored.versions.map((v) => [v.version, v.releaseId, v.phase]).sort(), [['v1', 'rel-1', 'ready'], ['v2', 'rel-2', 'ready']]);
